@@ -1,0 +1,146 @@
+import { SYNC, type JsonSublevel, type Store } from '../store/store.js';
+import type { Service } from '../lifecycle.js';
+import { GatewayError } from '../errors.js';
+import { TypedEmitter } from '../typed-emitter.js';
+import { hashPassword, randomString, verifyPassword } from '../auth/secrets.js';
+import { DEVICE_ID_PATTERN, DEVICE_ID_PREFIX, type DeviceRecord, type DeviceStatus, type MqttCredentials } from './device.js';
+import type { DeviceInput } from './validate.js';
+
+/** 32 base62 characters ≈ 190 bits, shown once. */
+const PASSWORD_LENGTH = 32;
+const ID_ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
+
+export type RegistryEvents = {
+  /** The device may no longer be connected: disabled, deleted or its credentials rotated. */
+  revoked: [deviceId: string, reason: 'disabled' | 'deleted' | 'rotated'];
+  created: [device: DeviceRecord];
+  deleted: [deviceId: string];
+};
+
+export interface ListQuery { limit: number; offset: number; type?: string | undefined; status?: DeviceStatus | undefined }
+
+/**
+ * The device registry: records in the `devices` sublevel, mirrored in memory (a building has at most
+ * thousands of devices) so that MQTT authentication and listing do not touch the disk.
+ */
+export class DeviceRegistry implements Service {
+  readonly name = 'devices';
+  readonly events = new TypedEmitter<RegistryEvents>();
+  private readonly db: JsonSublevel<DeviceRecord>;
+  private readonly byId = new Map<string, DeviceRecord>();
+  private ordered: DeviceRecord[] | undefined;
+
+  constructor(private readonly deps: { store: Store; maxDevices: number }) {
+    this.db = deps.store.json<DeviceRecord>('devices');
+  }
+
+  async start(): Promise<void> {
+    for await (const [id, record] of this.db.iterator()) this.byId.set(id, record);
+  }
+
+  async stop(): Promise<void> {
+    this.events.removeAll();
+    this.byId.clear();
+    this.ordered = undefined;
+  }
+
+  get count(): number { return this.byId.size; }
+
+  get(deviceId: string): DeviceRecord | undefined { return this.byId.get(deviceId); }
+
+  require(deviceId: string): DeviceRecord {
+    const record = this.byId.get(deviceId);
+    if (!record) throw new GatewayError('not_found', `no device with id ${deviceId}`);
+    return record;
+  }
+
+  all(): readonly DeviceRecord[] {
+    this.ordered ??= [...this.byId.values()].sort((a, b) => a.created_at.localeCompare(b.created_at) || a.device_id.localeCompare(b.device_id));
+    return this.ordered;
+  }
+
+  list(q: ListQuery): { devices: DeviceRecord[]; total: number } {
+    const matching = this.all().filter((d) => (q.type === undefined || d.type === q.type) && (q.status === undefined || d.status === q.status));
+    return { devices: matching.slice(q.offset, q.offset + q.limit), total: matching.length };
+  }
+
+  async create(input: Required<Pick<DeviceInput, 'name' | 'type'>> & DeviceInput): Promise<{ device: DeviceRecord; credentials: MqttCredentials }> {
+    if (this.byId.size >= this.deps.maxDevices) {
+      throw new GatewayError('quota_exceeded', `device quota reached: ${this.deps.maxDevices} devices (quota.max_devices)`);
+    }
+    this.assertNameFree(input.name);
+    let deviceId: string;
+    do deviceId = DEVICE_ID_PREFIX + randomString(12, ID_ALPHABET); while (this.byId.has(deviceId));
+    const password = randomString(PASSWORD_LENGTH);
+    const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const device: DeviceRecord = {
+      device_id: deviceId,
+      name: input.name,
+      description: input.description ?? '',
+      type: input.type,
+      metadata: input.metadata ?? {},
+      status: 'active',
+      password_hash: await hashPassword(password),
+      created_at: now,
+      updated_at: now,
+    };
+    // Re-check after the await: another request may have taken the name meanwhile.
+    this.assertNameFree(input.name);
+    await this.save(device);
+    this.events.emit('created', device);
+    return { device, credentials: { username: deviceId, password, client_id: deviceId } };
+  }
+
+  async update(deviceId: string, patch: DeviceInput): Promise<DeviceRecord> {
+    const current = this.require(deviceId);
+    if (patch.name !== undefined && patch.name !== current.name) this.assertNameFree(patch.name);
+    const next: DeviceRecord = { ...current, ...patch, updated_at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') };
+    await this.save(next);
+    if (current.status === 'active' && next.status === 'disabled') this.events.emit('revoked', deviceId, 'disabled');
+    return next;
+  }
+
+  async remove(deviceId: string): Promise<void> {
+    this.require(deviceId);
+    await this.db.del(deviceId, SYNC);
+    this.byId.delete(deviceId);
+    this.ordered = undefined;
+    this.events.emit('revoked', deviceId, 'deleted');
+    this.events.emit('deleted', deviceId);
+  }
+
+  /** A new password; the old one stops working as soon as this resolves. */
+  async rotate(deviceId: string): Promise<MqttCredentials> {
+    const current = this.require(deviceId);
+    const password = randomString(PASSWORD_LENGTH);
+    await this.save({ ...current, password_hash: await hashPassword(password), updated_at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') });
+    this.events.emit('revoked', deviceId, 'rotated');
+    return { username: deviceId, password, client_id: deviceId };
+  }
+
+  /** True when the id names an active device and the password matches its hash. */
+  async checkPassword(deviceId: string, password: string): Promise<{ ok: true; device: DeviceRecord } | { ok: false; reason: 'unknown' | 'disabled' | 'bad_password' }> {
+    if (!DEVICE_ID_PATTERN.test(deviceId)) return { ok: false, reason: 'unknown' };
+    const device = this.byId.get(deviceId);
+    if (!device) return { ok: false, reason: 'unknown' };
+    const hash = device.password_hash;
+    const matches = await verifyPassword(password, hash);
+    // Look again after the slow hash: the device may have been disabled, deleted or rotated meanwhile.
+    const now = this.byId.get(deviceId);
+    if (!matches || !now || now.password_hash !== hash) return { ok: false, reason: 'bad_password' };
+    if (now.status !== 'active') return { ok: false, reason: 'disabled' };
+    return { ok: true, device: now };
+  }
+
+  private assertNameFree(name: string): void {
+    for (const d of this.byId.values()) {
+      if (d.name === name) throw new GatewayError('conflict', `a device named "${name}" already exists (${d.device_id})`);
+    }
+  }
+
+  private async save(device: DeviceRecord): Promise<void> {
+    await this.db.put(device.device_id, device, SYNC);
+    this.byId.set(device.device_id, device);
+    this.ordered = undefined;
+  }
+}

@@ -1,0 +1,131 @@
+import type { JsonSublevel, Store } from '../store/store.js';
+import type { BatchOp, CommitContributor } from '../store/group-commit.js';
+import type { Service } from '../lifecycle.js';
+import { addUsage, dayOf, emptyUsage, usageKey, type UsageCounters, type UsageKind } from './usage.js';
+
+export interface UsageRow extends UsageCounters { date: string; device_id: string }
+
+/**
+ * Usage metering per device and day. Counters live in memory and are written as absolute values
+ * inside the group commit that also stores the messages they count (src/store/group-commit.ts), so
+ * an acknowledged message is never missing from them, also after a crash. Outbound counters ride
+ * along with the next commit or the periodic flush.
+ */
+export class Meter implements Service, CommitContributor {
+  readonly name = 'metering';
+  private readonly db: JsonSublevel<UsageCounters>;
+  /** Rows of the current month, keyed like the store (`day!device`). */
+  private readonly rows = new Map<string, UsageCounters>();
+  private readonly dirty = new Set<string>();
+  private inFlight: string[] = [];
+  private month = '';
+  private readonly monthTotal = emptyUsage();
+
+  constructor(private readonly deps: { store: Store; timeZone: string; now?: () => Date }) {
+    this.db = deps.store.json<UsageCounters>('usage');
+  }
+
+  private now(): Date { return this.deps.now ? this.deps.now() : new Date(); }
+
+  async start(): Promise<void> { await this.loadMonth(dayOf(this.now(), this.deps.timeZone).slice(0, 7)); }
+
+  async stop(): Promise<void> {
+    const ops = this.pendingOps();
+    if (ops.length > 0) await this.deps.store.raw.batch(ops, { sync: true });
+  }
+
+  /** Loads the month's rows into memory; called at start and when the calendar month turns. */
+  async loadMonth(month: string): Promise<void> {
+    this.month = month;
+    this.rows.clear();
+    Object.assign(this.monthTotal, emptyUsage());
+    for await (const [key, value] of this.db.iterator({ gte: `${month}-`, lt: `${month}-~` })) {
+      this.rows.set(key, value);
+      addUsage(this.monthTotal, value);
+    }
+  }
+
+  /** Counts one message (or one refusal). Synchronous: the next group commit persists it. */
+  count(deviceId: string, kind: UsageKind, bytes: number): void {
+    const day = dayOf(this.now(), this.deps.timeZone);
+    if (day.slice(0, 7) !== this.month) this.rollMonth(day.slice(0, 7));
+    const key = usageKey(day, deviceId);
+    let row = this.rows.get(key);
+    if (!row) { row = emptyUsage(); this.rows.set(key, row); }
+    const delta = emptyUsage();
+    switch (kind) {
+      case 'in': delta.messages_in = 1; delta.bytes_in = bytes; break;
+      case 'out': delta.messages_out = 1; delta.bytes_out = bytes; break;
+      case 'throttled': delta.throttled = 1; break;
+      case 'rejected': delta.rejected = 1; break;
+    }
+    addUsage(row, delta);
+    addUsage(this.monthTotal, delta);
+    this.dirty.add(key);
+  }
+
+  /** Month turned while running: rows of the old month stay on disk; totals start from zero. */
+  private rollMonth(month: string): void {
+    for (const key of this.rows.keys()) if (!this.dirty.has(key)) this.rows.delete(key);
+    this.month = month;
+    Object.assign(this.monthTotal, emptyUsage());
+  }
+
+  pendingOps(): BatchOp[] {
+    const ops: BatchOp[] = [];
+    for (const key of this.dirty) {
+      const row = this.rows.get(key);
+      if (row) ops.push({ type: 'put', sublevel: this.db, key, value: { ...row } } as unknown as BatchOp);
+    }
+    this.inFlight = [...this.dirty];
+    this.dirty.clear();
+    // Rows of a past month were kept only until written.
+    for (const key of this.inFlight) if (!key.startsWith(this.month)) this.rows.delete(key);
+    return ops;
+  }
+
+  commitFailed(): void {
+    for (const key of this.inFlight) if (this.rows.has(key)) this.dirty.add(key);
+  }
+
+  /** The calendar month (YYYY-MM) the in-memory totals are for. */
+  get currentMonth(): string { return this.month; }
+
+  /** Messages and bytes (in + out) of the current calendar month, for /quota. */
+  monthUsage(): { messages: number; bytes: number } {
+    const month = dayOf(this.now(), this.deps.timeZone).slice(0, 7);
+    if (month !== this.month) this.rollMonth(month);
+    return { messages: this.monthTotal.messages_in + this.monthTotal.messages_out, bytes: this.monthTotal.bytes_in + this.monthTotal.bytes_out };
+  }
+
+  /** Per-day rows between two days inclusive (YYYY-MM-DD), optionally for one device. */
+  async usage(startDate: string, endDate: string, deviceId?: string): Promise<UsageRow[]> {
+    const merged = new Map<string, UsageCounters>();
+    for await (const [key, value] of this.db.iterator({ gte: `${startDate}!`, lt: `${endDate}!~` })) merged.set(key, value);
+    // In-memory rows are at least as new as the stored ones.
+    for (const [key, value] of this.rows) if (key >= `${startDate}!` && key < `${endDate}!~`) merged.set(key, value);
+    const out: UsageRow[] = [];
+    for (const [key, value] of merged) {
+      const [date, device] = key.split('!') as [string, string];
+      if (deviceId === undefined || device === deviceId) out.push({ date, device_id: device, ...value });
+    }
+    return out.sort((a, b) => a.date.localeCompare(b.date) || a.device_id.localeCompare(b.device_id));
+  }
+
+  /** Counters of one device in the current calendar month, for GET /devices/{id}. */
+  deviceMonth(deviceId: string): UsageCounters {
+    const total = emptyUsage();
+    const suffix = `!${deviceId}`;
+    for (const [key, row] of this.rows) if (key.endsWith(suffix)) addUsage(total, row);
+    return total;
+  }
+
+  /** Deletes usage rows older than `keepDays` days; returns how many went. */
+  async prune(keepDays: number): Promise<number> {
+    const cutoff = dayOf(new Date(this.now().getTime() - keepDays * 86_400_000), this.deps.timeZone);
+    const keys: string[] = [];
+    for await (const key of this.db.keys({ lt: `${cutoff}!` })) keys.push(key);
+    if (keys.length > 0) await this.db.batch(keys.map((key) => ({ type: 'del' as const, key })));
+    return keys.length;
+  }
+}

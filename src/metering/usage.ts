@@ -1,0 +1,40 @@
+/** Counters of one device on one day (a usage row), as stored and as /usage returns them. */
+export interface UsageCounters {
+  messages_in: number;
+  messages_out: number;
+  bytes_in: number;
+  bytes_out: number;
+  throttled: number;
+  rejected: number;
+}
+
+export type UsageKind = 'in' | 'out' | 'throttled' | 'rejected';
+
+export function emptyUsage(): UsageCounters {
+  return { messages_in: 0, messages_out: 0, bytes_in: 0, bytes_out: 0, throttled: 0, rejected: 0 };
+}
+
+export function addUsage(into: UsageCounters, from: UsageCounters): UsageCounters {
+  into.messages_in += from.messages_in;
+  into.messages_out += from.messages_out;
+  into.bytes_in += from.bytes_in;
+  into.bytes_out += from.bytes_out;
+  into.throttled += from.throttled;
+  into.rejected += from.rejected;
+  return into;
+}
+
+/** Calendar day `YYYY-MM-DD` of `when` in `timeZone` ('' = the system zone). */
+export function dayOf(when: Date, timeZone: string): string {
+  const fmt = dayFormatters.get(timeZone) ?? makeFormatter(timeZone);
+  return fmt.format(when);
+}
+
+const dayFormatters = new Map<string, Intl.DateTimeFormat>();
+function makeFormatter(timeZone: string): Intl.DateTimeFormat {
+  const fmt = new Intl.DateTimeFormat('en-CA', { timeZone: timeZone || undefined, year: 'numeric', month: '2-digit', day: '2-digit' });
+  dayFormatters.set(timeZone, fmt);
+  return fmt;
+}
+
+export function usageKey(day: string, deviceId: string): string { return `${day}!${deviceId}`; }

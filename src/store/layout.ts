@@ -1,0 +1,25 @@
+/**
+ * Key layout of the gateway's LevelDB (documented in docs/STORE.md). Each kind of record lives in its
+ * own sublevel; sublevel names are short because they prefix every key.
+ *
+ *   meta      format_version → number; quota_period → {month, started_at}
+ *   devices   <device_id> → DeviceRecord (JSON)
+ *   keys      <key name> → ApiKeyRecord (JSON, SHA-256 of the key only)
+ *   usage     <YYYY-MM-DD>!<device_id> → UsageCounters (JSON); day in gateway.timezone
+ *   outbox    <seq: 16 hex digits> → OutboxEntry (binary); the uplink's durable queue
+ *   sessions  aedes persistence (subscriptions, retained, queued QoS 1 packets, wills)
+ *   state     small per-service state (uplink sequence numbers, config documents of devices)
+ */
+export const FORMAT_VERSION = 1;
+
+export const SUBLEVELS = {
+  meta: 'meta',
+  devices: 'dev',
+  keys: 'key',
+  usage: 'use',
+  outbox: 'out',
+  sessions: 'ses',
+  state: 'st',
+} as const;
+
+export type SublevelName = keyof typeof SUBLEVELS;
