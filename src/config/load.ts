@@ -7,7 +7,7 @@ import { configSchema, type GatewayConfig } from './schema.js';
 import { applyOverrides, envOverrides } from './env.js';
 import { GatewayError, type FieldProblem } from '../errors.js';
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: true, strict: false });
+const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: true, strict: false, verbose: true });
 const validate = ajv.compile(configSchema);
 
 const CRON_FIELDS = ['health_sample', 'usage_rollup', 'quota_reset', 'retention', 'cert_check', 'compaction'] as const;

@@ -9,6 +9,8 @@ export interface DeviceRecord {
   password_hash: string;
   created_at: string;
   updated_at: string;
+  /** Registration order (ms since epoch, made unique): created_at has whole seconds like the seed. */
+  created_ms: number;
 }
 
 export const DEVICE_STATUSES = ['active', 'disabled'] as const;

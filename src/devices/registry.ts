@@ -29,13 +29,17 @@ export class DeviceRegistry implements Service {
   private readonly db: JsonSublevel<DeviceRecord>;
   private readonly byId = new Map<string, DeviceRecord>();
   private ordered: DeviceRecord[] | undefined;
+  private lastCreatedMs = 0;
 
   constructor(private readonly deps: { store: Store; maxDevices: number }) {
     this.db = deps.store.json<DeviceRecord>('devices');
   }
 
   async start(): Promise<void> {
-    for await (const [id, record] of this.db.iterator()) this.byId.set(id, record);
+    for await (const [id, record] of this.db.iterator()) {
+      this.byId.set(id, record);
+      this.lastCreatedMs = Math.max(this.lastCreatedMs, record.created_ms);
+    }
   }
 
   async stop(): Promise<void> {
@@ -55,7 +59,7 @@ export class DeviceRegistry implements Service {
   }
 
   all(): readonly DeviceRecord[] {
-    this.ordered ??= [...this.byId.values()].sort((a, b) => a.created_at.localeCompare(b.created_at) || a.device_id.localeCompare(b.device_id));
+    this.ordered ??= [...this.byId.values()].sort((a, b) => a.created_ms - b.created_ms);
     return this.ordered;
   }
 
@@ -72,7 +76,10 @@ export class DeviceRegistry implements Service {
     let deviceId: string;
     do deviceId = DEVICE_ID_PREFIX + randomString(12, ID_ALPHABET); while (this.byId.has(deviceId));
     const password = randomString(PASSWORD_LENGTH);
-    const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const now = isoSeconds(new Date());
+    // Unique and increasing, so that listing order is registration order even within one millisecond.
+    const createdMs = Math.max(Date.now(), this.lastCreatedMs + 1);
+    this.lastCreatedMs = createdMs;
     const device: DeviceRecord = {
       device_id: deviceId,
       name: input.name,
@@ -83,6 +90,7 @@ export class DeviceRegistry implements Service {
       password_hash: await hashPassword(password),
       created_at: now,
       updated_at: now,
+      created_ms: createdMs,
     };
     // Re-check after the await: another request may have taken the name meanwhile.
     this.assertNameFree(input.name);
@@ -94,7 +102,7 @@ export class DeviceRegistry implements Service {
   async update(deviceId: string, patch: DeviceInput): Promise<DeviceRecord> {
     const current = this.require(deviceId);
     if (patch.name !== undefined && patch.name !== current.name) this.assertNameFree(patch.name);
-    const next: DeviceRecord = { ...current, ...patch, updated_at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') };
+    const next: DeviceRecord = { ...current, ...patch, updated_at: isoSeconds(new Date()) };
     await this.save(next);
     if (current.status === 'active' && next.status === 'disabled') this.events.emit('revoked', deviceId, 'disabled');
     return next;
@@ -113,7 +121,7 @@ export class DeviceRegistry implements Service {
   async rotate(deviceId: string): Promise<MqttCredentials> {
     const current = this.require(deviceId);
     const password = randomString(PASSWORD_LENGTH);
-    await this.save({ ...current, password_hash: await hashPassword(password), updated_at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') });
+    await this.save({ ...current, password_hash: await hashPassword(password), updated_at: isoSeconds(new Date()) });
     this.events.emit('revoked', deviceId, 'rotated');
     return { username: deviceId, password, client_id: deviceId };
   }
@@ -144,3 +152,6 @@ export class DeviceRegistry implements Service {
     this.ordered = undefined;
   }
 }
+
+/** ISO 8601 UTC with whole seconds, as the seed shows timestamps. */
+function isoSeconds(d: Date): string { return d.toISOString().replace(/\.\d{3}Z$/, 'Z'); }
