@@ -9,7 +9,7 @@ import { DeviceRegistry } from './devices/registry.js';
 import { Presence } from './devices/presence.js';
 import { Meter } from './metering/meter.js';
 import { Readiness } from './readiness.js';
-import { createApp } from './api/app.js';
+import { createApp, type RouteEntry } from './api/app.js';
 import { ApiServer } from './api/server.js';
 import type { StatsSources } from './api/stats-sources.js';
 
@@ -29,6 +29,8 @@ export class Gateway {
   readonly registry: DeviceRegistry;
   readonly meter: Meter;
   private tls: TlsMaterial | undefined;
+  /** Every route the API serves (the OpenAPI test compares them with the document). */
+  apiRoutes: RouteEntry[] = [];
   private api: ApiServer | undefined;
   private readonly started: Service[] = [];
   private stopping: Promise<void> | undefined;
@@ -59,11 +61,12 @@ export class Gateway {
       await this.run(this.apiKeys);
       await this.run(this.registry);
       await this.run(this.meter);
-      const app = createApp({
+      const { koa, routes } = createApp({
         config: this.config, log: this.log, registry: this.registry, presence: this.presence, apiKeys: this.apiKeys,
         meter: this.meter, tls: this.tls, readiness: this.readiness, stats: this.stats, startedAt: this.startedAt,
       });
-      this.api = new ApiServer({ app, config: this.config, tls: this.tls, log: this.log });
+      this.apiRoutes = routes;
+      this.api = new ApiServer({ app: koa, config: this.config, tls: this.tls, log: this.log });
       await this.run(this.api);
       this.readiness.set('api', true);
     } catch (err) {

@@ -16,19 +16,29 @@ import { openApiRouter } from './routes/openapi.js';
 
 export const API_PREFIX = '/v1/iot';
 
+/** A route the server answers, e.g. { method: 'GET', path: '/v1/iot/devices/:id' } (for the OpenAPI test). */
+export interface RouteEntry { method: string; path: string }
+
+export interface ApiApp { koa: Koa<ApiState>; routes: RouteEntry[] }
+
+function routesOf(router: Router<ApiState>, prefix: string): RouteEntry[] {
+  return router.stack.flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD').map((method) => ({ method, path: prefix + String(layer.path) })));
+}
+
 /**
  * The koa application: error format and security headers for everything; /healthz and /readyz open;
  * everything under /v1/iot behind an API key, its rate limit and the scope rule (GET = read, else admin).
  * `extraRouters` lets services mount routes of their own (commands, metrics, events) under the prefix.
  */
-export function createApp(deps: ApiDeps, extra: { api?: Router<ApiState>[]; root?: Router<ApiState>[] } = {}): Koa<ApiState> {
+export function createApp(deps: ApiDeps, extra: { api?: Router<ApiState>[]; root?: Router<ApiState>[] } = {}): ApiApp {
   const app = new Koa<ApiState>({ proxy: false });
   app.silent = true;
   app.use(errorHandler(deps.log));
   app.use(securityHeaders());
 
   const root = new Router<ApiState>();
-  for (const r of [healthRouter(deps), ...(extra.root ?? [])]) root.use(r.routes(), r.allowedMethods());
+  const rootRouters = [healthRouter(deps), ...(extra.root ?? [])];
+  for (const r of rootRouters) root.use(r.routes(), r.allowedMethods());
   app.use(root.routes());
   app.use(root.allowedMethods());
 
@@ -38,5 +48,6 @@ export function createApp(deps: ApiDeps, extra: { api?: Router<ApiState>[]; root
   for (const r of routers) api.use(r.routes(), r.allowedMethods());
   app.use(api.routes());
   app.use(api.allowedMethods());
-  return app;
+  const routes = [...rootRouters.flatMap((r) => routesOf(r, '')), ...routers.flatMap((r) => routesOf(r, API_PREFIX))];
+  return { koa: app, routes };
 }

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
 
 export interface HttpResponse<T = unknown> {
@@ -13,7 +14,7 @@ export interface ApiClient {
   put<T = unknown>(path: string, body?: unknown, opts?: RequestOpts): Promise<HttpResponse<T>>;
   patch<T = unknown>(path: string, body?: unknown, opts?: RequestOpts): Promise<HttpResponse<T>>;
   delete<T = unknown>(path: string, opts?: RequestOpts): Promise<HttpResponse<T>>;
-  raw(method: string, path: string, opts: RequestOpts & { rawBody?: string | Buffer }): Promise<HttpResponse>;
+  raw(method: string, path: string, opts: RequestOpts & { rawBody?: string | Buffer | Readable }): Promise<HttpResponse>;
   close(): Promise<void>;
 }
 
@@ -25,10 +26,10 @@ export interface RequestOpts { key?: string | null; headers?: Record<string, str
  */
 export function apiClient(baseUrl: string, caPem: string, key: string | null): ApiClient {
   const dispatcher = new Agent({ connect: { ca: caPem, servername: 'localhost' }, pipelining: 0 });
-  async function send(method: string, path: string, opts: RequestOpts & { body?: unknown; rawBody?: string | Buffer } = {}): Promise<HttpResponse> {
+  async function send(method: string, path: string, opts: RequestOpts & { body?: unknown; rawBody?: string | Buffer | Readable } = {}): Promise<HttpResponse> {
     const useKey = opts.key === undefined ? key : opts.key;
     const headers: Record<string, string> = { ...(useKey ? { authorization: `Bearer ${useKey}` } : {}), ...opts.headers };
-    let body: string | Buffer | undefined = opts.rawBody;
+    let body: string | Buffer | Readable | undefined = opts.rawBody;
     if (opts.body !== undefined) { body = JSON.stringify(opts.body); headers['content-type'] ??= 'application/json'; }
     const res = await request(baseUrl + path, { method: method as 'GET', headers, body, dispatcher });
     const text = await res.body.text();

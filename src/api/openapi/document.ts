@@ -82,7 +82,7 @@ export function openApiDocument(version: string): Json {
       '/keys/{name}': {
         delete: op('Revoke an API key (admin)', { tags: ['keys'], params: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }], responses: { 204: ok('Revoked'), 404: err('No such key'), 409: err('The last admin key'), ...commonErrors } }),
       },
-      '/openapi.json': { get: op('This document', { tags: ['meta'], responses: { 200: { description: 'OpenAPI 3.1 document' }, ...commonErrors } }) },
+      '/openapi.json': { get: op('This document', { tags: ['meta'], responses: { 200: { description: 'OpenAPI 3.1 document', ...json({ type: 'object', required: ['openapi', 'info', 'paths', 'components'] }) }, ...commonErrors } }) },
       '/healthz': { servers: [{ url: '/' }], get: op('Liveness', { tags: ['meta'], security: [], responses: { 200: ok('Alive', 'Health') } }) },
       '/readyz': { servers: [{ url: '/' }], get: op('Readiness: store open, broker and API listening', { tags: ['meta'], security: [], responses: { 200: ok('Ready', 'Ready'), 503: ok('Starting', 'Ready') } }) },
     },
