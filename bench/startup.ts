@@ -8,11 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Store, SYNC } from '../src/store/store.js';
-import { ApiKeys } from '../src/auth/api-keys.js';
-import { createLogger } from '../src/log.js';
-import { hashPassword, randomString } from '../src/auth/secrets.js';
-import type { DeviceRecord } from '../src/devices/device.js';
+import { fillStore } from './lib/fill.js';
 import { spawnGateway } from '../test/helpers/spawn.js';
 
 function arg(name: string, fallback: number): number {
@@ -20,36 +16,12 @@ function arg(name: string, fallback: number): number {
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 }
 
-async function fill(dataDir: string, count: number): Promise<void> {
-  const store = new Store(dataDir);
-  await store.start();
-  const keys = new ApiKeys({ store, dataDir, log: createLogger('silent') });
-  const stderrWrite = process.stderr.write.bind(process.stderr);
-  process.stderr.write = (() => true) as typeof process.stderr.write; // the first-start key banner
-  await keys.start();
-  process.stderr.write = stderrWrite;
-  const hash = await hashPassword(randomString(32));
-  const devices = store.json<DeviceRecord>('devices');
-  const now = Date.now();
-  for (let start = 0; start < count; start += 1000) {
-    const batch = [];
-    for (let i = start; i < Math.min(count, start + 1000); i++) {
-      const id = `iot_dev_${i.toString(36).padStart(12, '0')}`;
-      const iso = new Date(now + i).toISOString().replace(/\.\d{3}Z$/, 'Z');
-      batch.push({ type: 'put' as const, key: id, value: { device_id: id, name: `Sensor ${i}`, description: 'bench device', type: 'sensor', metadata: { floor: i % 10, room: `r${i % 97}` }, status: 'active' as const, password_hash: hash, created_at: iso, updated_at: iso, created_ms: now + i } });
-    }
-    await devices.batch(batch, SYNC);
-  }
-  await keys.stop();
-  await store.stop();
-}
-
 async function main(): Promise<void> {
   const count = arg('devices', 10_000);
   const runs = arg('runs', 5);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'ways-edge-bench-start-'));
   try {
-    await fill(dataDir, count);
+    await fillStore(dataDir, count);
     const rows: Array<{ spawnToReadyMs: number; gatewayStartMs: number }> = [];
     for (let r = 0; r < runs; r++) {
       const t0 = performance.now();

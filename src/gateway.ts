@@ -12,11 +12,33 @@ import { Readiness } from './readiness.js';
 import { createApp, type RouteEntry } from './api/app.js';
 import { ApiServer } from './api/server.js';
 import type { StatsSources } from './api/stats-sources.js';
+import { metricsRouter } from './api/routes/metrics.js';
+import { MessageRates } from './metering/rates.js';
+import { Admission } from './health/admission.js';
+import { HealthMonitor } from './health/monitor.js';
+import { GatewayMetrics } from './health/prometheus.js';
+import { Scheduler } from './jobs/scheduler.js';
+import { gatewayJobs } from './jobs/catalog.js';
+import { Retention } from './jobs/retention.js';
+import { Compaction } from './jobs/compaction.js';
+import { QuotaPeriod } from './jobs/quota-period.js';
+import { VERSION } from './version.js';
+import { BrokerService } from './broker/broker.js';
+import type { IngestSink } from './broker/ingest.js';
+import { deviceMessagesRouter } from './api/routes/device-messages.js';
+import { Outbox } from './uplink/outbox.js';
+import { Uplink } from './uplink/uplink.js';
+import { EventHub } from './api/events/hub.js';
+import { eventsRouter } from './api/routes/events.js';
+import { dashboardRouter, loadDashboard } from './api/routes/dashboard.js';
 
 /**
  * The composition root: builds every service, starts them in order and stops them in reverse.
  * It is the only place that knows the order:
- *   store → certificates → API keys → devices → metering → API listener.
+ *   store → certificates → API keys → devices → metering → health → outbox → MQTT broker → uplink →
+ *   API listener → jobs.
+ * The outbox is ready before the broker takes the first message; the uplink (cloud link, downlink of
+ * commands through the broker) runs only while the broker does.
  */
 export class Gateway {
   readonly readiness = new Readiness();
@@ -28,25 +50,81 @@ export class Gateway {
   readonly apiKeys: ApiKeys;
   readonly registry: DeviceRegistry;
   readonly meter: Meter;
+  /** Message rates for /stats and /metrics: the broker calls `rates.record('in' | 'out', bytes)` per message. */
+  readonly rates = new MessageRates();
+  /** Whether new telemetry is taken: the broker's authorizePublish asks `admission.accepting()`. */
+  readonly admission = new Admission();
+  /** Host health; `health.summary()` is what the uplink publishes on its status topic. */
+  readonly health: HealthMonitor;
+  /** Retention; the uplink adds its outbox with `retention.add({name: 'outbox', prune})`. */
+  readonly retention: Retention;
+  /** The periodic jobs (node-cron); `jobs.events` says when each ran. */
+  readonly jobs: Scheduler;
+  /**
+   * Where the broker hands accepted device messages before acknowledging them (src/broker/ingest.ts).
+   * A service that owns a sink pushes it here before the broker starts (the uplink's outbox).
+   */
+  readonly ingestSinks: IngestSink[] = [];
+  /** The uplink's durable outbox; absent when cloud.url is empty (then nothing is written for the cloud). */
+  readonly outbox: Outbox | undefined;
+  private uplinkService: Uplink | undefined;
+  /** The dashboard's live events (GET /v1/iot/events): presence, registry changes, a stats tick. */
+  readonly events: EventHub;
   private tls: TlsMaterial | undefined;
+  private broker: BrokerService | undefined;
   /** Every route the API serves (the OpenAPI test compares them with the document). */
   apiRoutes: RouteEntry[] = [];
   private api: ApiServer | undefined;
   private readonly started: Service[] = [];
   private stopping: Promise<void> | undefined;
 
-  constructor(readonly config: GatewayConfig, readonly log: Logger) {
+  /** `opts.now` replaces the clock of metering, the quota period and certificate checks (tests cross a month with it). */
+  constructor(readonly config: GatewayConfig, readonly log: Logger, opts: { now?: () => Date } = {}) {
+    const now = opts.now ?? ((): Date => new Date());
     this.store = new Store(config.data_dir);
     this.commits = new GroupCommit(this.store.raw);
     this.apiKeys = new ApiKeys({ store: this.store, dataDir: config.data_dir, log });
     this.registry = new DeviceRegistry({ store: this.store, maxDevices: config.quota.max_devices });
-    this.meter = new Meter({ store: this.store, timeZone: config.gateway.timezone });
+    this.meter = new Meter({ store: this.store, timeZone: config.gateway.timezone, now });
     this.commits.addContributor(this.meter);
+    this.health = new HealthMonitor({
+      log, dataDir: config.data_dir, name: config.gateway.name, version: VERSION, startedAt: this.startedAt, settings: config.health,
+      admission: this.admission, certificateNotAfter: () => this.tls?.notAfter, now: () => now().getTime(),
+      devices: () => ({ online: this.presence.onlineCount, total: this.registry.count }),
+    });
+    const meta = this.store.json<unknown>('meta');
+    const compaction = new Compaction({ db: this.store.raw, meta, log });
+    this.retention = new Retention({ meter: this.meter, usageRetentionDays: config.jobs.usage_retention_days, compaction, log });
+    if (config.cloud.url) {
+      const outbox = new Outbox({ store: this.store, log, maxBytes: config.cloud.outbox_max_bytes, maxAgeHours: config.cloud.outbox_max_age_hours });
+      this.outbox = outbox;
+      this.ingestSinks.push(outbox);
+      this.retention.add({ name: 'outbox', prune: () => outbox.prune() });
+    }
+    const quotaPeriod = new QuotaPeriod({ meter: this.meter, commits: this.commits, meta, timeZone: config.gateway.timezone, log, now });
+    this.jobs = new Scheduler({
+      jobs: gatewayJobs({ config, log, health: this.health, meter: this.meter, commits: this.commits, meta, quotaPeriod, retention: this.retention, compaction, now }),
+      timeZone: config.gateway.timezone, log,
+    });
+    this.stats.host = () => this.health.host;
+    this.stats.warnings = () => this.health.warnings;
+    this.stats.certificate = () => this.health.certificate;
+    this.stats.rates = () => ({ ...this.rates.snapshot(), totals: { ...this.rates.totals } });
+    this.stats.admission = () => ({ accepting: this.admission.accepting(), reason: this.admission.reason });
+    this.events = new EventHub({ registry: this.registry, presence: this.presence, meter: this.meter, stats: this.stats, log, cloudConfigured: Boolean(config.cloud.url) });
     this.readiness.require('store');
     this.readiness.require('api');
+    this.readiness.require('broker');
   }
 
   get apiPort(): number { return this.api?.port ?? 0; }
+  /** The MQTT broker once started (its `events` say when a client subscribed). */
+  get mqtt(): BrokerService | undefined { return this.broker; }
+  /** The TLS MQTT port (the real one when mqtt.port is 0), and the plain one (0 when off). */
+  get mqttPort(): number { return this.broker?.port ?? 0; }
+  get mqttPlainPort(): number { return this.broker?.plainPort ?? 0; }
+  /** The cloud uplink while it runs (undefined when cloud.url is empty). */
+  get uplink(): Uplink | undefined { return this.uplinkService; }
   get tlsMaterial(): TlsMaterial {
     if (!this.tls) throw new Error('gateway not started');
     return this.tls;
@@ -61,14 +139,39 @@ export class Gateway {
       await this.run(this.apiKeys);
       await this.run(this.registry);
       await this.run(this.meter);
-      const { koa, routes } = createApp({
+      await this.run(this.health);
+      if (this.outbox) await this.run(this.outbox);
+      const apiDeps = {
         config: this.config, log: this.log, registry: this.registry, presence: this.presence, apiKeys: this.apiKeys,
         meter: this.meter, tls: this.tls, readiness: this.readiness, stats: this.stats, startedAt: this.startedAt,
+      };
+      this.broker = new BrokerService({
+        config: this.config, log: this.log, store: this.store, commits: this.commits, tls: this.tls, registry: this.registry, apiKeys: this.apiKeys,
+        meter: this.meter, rates: this.rates, admission: this.admission, presence: this.presence, sinks: this.ingestSinks, stats: this.stats,
+      });
+      await this.run(this.broker);
+      this.readiness.set('broker', true);
+      if (this.outbox) {
+        const broker = this.broker;
+        this.uplinkService = new Uplink({
+          config: this.config, log: this.log, outbox: this.outbox, stats: this.stats,
+          delivery: () => broker, deviceExists: (id) => this.registry.get(id) !== undefined, healthSummary: () => this.health.summary(),
+        });
+        await this.run(this.uplinkService);
+      }
+      const metrics = new GatewayMetrics({ ...apiDeps, commits: this.commits, healthCounters: () => this.health.counters, jobs: () => this.jobs.snapshot() });
+      await this.run(this.events);
+      const dashboard = await loadDashboard();
+      const { koa, routes } = createApp(apiDeps, {
+        root: [metricsRouter(apiDeps, metrics), dashboardRouter(dashboard)],
+        api: [deviceMessagesRouter(apiDeps, this.broker), eventsRouter(apiDeps, this.events)],
       });
       this.apiRoutes = routes;
       this.api = new ApiServer({ app: koa, config: this.config, tls: this.tls, log: this.log });
       await this.run(this.api);
       this.readiness.set('api', true);
+      // Last to start, first to stop: no job runs against a service that is not up.
+      await this.run(this.jobs);
     } catch (err) {
       await this.stop();
       throw err;

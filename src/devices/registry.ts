@@ -14,6 +14,8 @@ export type RegistryEvents = {
   /** The device may no longer be connected: disabled, deleted or its credentials rotated. */
   revoked: [deviceId: string, reason: 'disabled' | 'deleted' | 'rotated'];
   created: [device: DeviceRecord];
+  /** Name, description, type, metadata or status changed (PATCH). */
+  updated: [device: DeviceRecord];
   deleted: [deviceId: string];
 };
 
@@ -105,6 +107,7 @@ export class DeviceRegistry implements Service {
     const next: DeviceRecord = { ...current, ...patch, updated_at: isoSeconds(new Date()) };
     await this.save(next);
     if (current.status === 'active' && next.status === 'disabled') this.events.emit('revoked', deviceId, 'disabled');
+    this.events.emit('updated', next);
     return next;
   }
 

@@ -120,6 +120,15 @@ export class Meter implements Service, CommitContributor {
     return total;
   }
 
+  /**
+   * Today's counters of one device with a single lookup (deviceMonth scans the month): the
+   * dashboard's event stream reads it every 2 s for the device page being watched.
+   */
+  deviceToday(deviceId: string): UsageCounters {
+    const row = this.rows.get(usageKey(dayOf(this.now(), this.deps.timeZone), deviceId));
+    return row ? { ...row } : emptyUsage();
+  }
+
   /** Deletes usage rows older than `keepDays` days; returns how many went. */
   async prune(keepDays: number): Promise<number> {
     const cutoff = dayOf(new Date(this.now().getTime() - keepDays * 86_400_000), this.deps.timeZone);

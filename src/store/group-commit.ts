@@ -41,6 +41,9 @@ export class GroupCommit {
   }
 
   private async drain(): Promise<void> {
+    // Let commit() store this promise in `writing` first: a drain with nothing to write would
+    // otherwise finish synchronously, reset `writing` before it is assigned, and leave it set forever.
+    await Promise.resolve();
     while (this.waiters.length > 0) {
       const ops = this.queued;
       const waiters = this.waiters;

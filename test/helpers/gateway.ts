@@ -27,6 +27,8 @@ export interface StartOptions {
   dataDir?: string;
   /** Keep the data directory after stop (default: removed by cleanup()). */
   keep?: boolean;
+  /** The gateway's clock for metering, the quota period and certificate checks (month-boundary tests). */
+  now?: () => Date;
 }
 
 export function tempDir(prefix = 'ways-edge-test-'): string {
@@ -52,7 +54,7 @@ export async function startGateway(opts: StartOptions = {}): Promise<TestGateway
     ...opts.env,
   };
   const config = loadConfig({ env, cwd: dataDir });
-  const gateway = new Gateway(config, createLogger(config.log.level));
+  const gateway = new Gateway(config, createLogger(config.log.level), { now: opts.now });
   await gateway.start();
   const adminKey = readFileSync(path.join(dataDir, 'admin.key'), 'utf8').trim();
   let stopped = false;

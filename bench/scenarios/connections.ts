@@ -1,0 +1,116 @@
+/**
+ * Scenario 3: idle TLS devices. For each broker (freshly started, mosquitto first): connect devices
+ * in cumulative steps (e.g. 1,000 then 5,000 in all), 100 CONNECTs in flight over four generator
+ * processes; per step the connect rate and (RSS after the connections settled − RSS before any) / N.
+ * The gateway verifies every login with scrypt (~50 ms of a core each), at most mqtt.auth_concurrency
+ * at once, so its connect rate is bounded by scrypt by design; mosquitto's PBKDF2 is ~1000× cheaper.
+ */
+import { sleep, type Ctx } from '../lib/context.js';
+import { devices, gatewayTarget, mosquittoTarget, newGateway, newMosquitto, type BenchEnv } from '../lib/env.js';
+import type { GatewayProcess } from '../lib/gateway.js';
+import type { Mosquitto } from '../lib/mosquitto.js';
+import { cpuSeconds, cpuSecondsOf, rssKb } from '../lib/proc.js';
+import { fmtNumber } from '../lib/report.js';
+import type { BrokerTarget, Label } from '../lib/rig.js';
+import { split, WorkerPool } from '../lib/workers.js';
+
+const SC = '3. idle TLS devices';
+const PROCS = 4;
+const IN_FLIGHT = 100;
+
+interface Step { n: number; connected: number; rate: number; perConnKb: number; rssKb: number; cpuMsPerConn: number; failed: number; skipped: number }
+
+async function measureTarget(ctx: Ctx, env: BenchEnv, target: BrokerTarget): Promise<Step[]> {
+  const pool = new WorkerPool(`idle-${target.label === 'mosquitto' ? 'mosq' : 'gw'}`, PROCS);
+  const steps: Step[] = [];
+  try {
+    await pool.ready();
+    await sleep(2_000);
+    const rss0 = rssKb(target.pid());
+    let done = 0;
+    let connectedBefore = 0;
+    const deadline = performance.now() + ctx.settings.connectionTimeMs;
+    for (const n of ctx.settings.connectionSteps) {
+      const timeLimitMs = deadline - performance.now();
+      if (timeLimitMs <= 0) break;
+      const batch = devices(env, done, n - done);
+      const parts = split(batch, PROCS);
+      const cpu0 = cpuSeconds(target.pid());
+      const gen0 = cpuSecondsOf(pool.pids);
+      const t0 = performance.now();
+      const results = await pool.all((w, i) => w.call({ op: 'connect-idle', broker: target.broker, devices: parts[i] ?? [], concurrency: Math.ceil(IN_FLIGHT / PROCS), timeLimitMs }));
+      const seconds = (performance.now() - t0) / 1000;
+      const cpu = cpuSeconds(target.pid()) - cpu0;
+      const genPct = cpuSecondsOf(pool.pids).map((v, i) => (100 * (v - (gen0[i] ?? 0))) / seconds);
+      const connected = results.reduce((s, r) => s + r.connected, 0);
+      const failed = results.reduce((s, r) => s + r.failed, 0);
+      const skipped = results.reduce((s, r) => s + r.skipped, 0);
+      const retries = results.reduce((s, r) => s + r.retries, 0);
+      // Let buffers, GC and the broker's own bookkeeping settle before reading RSS.
+      await sleep(3_000);
+      const rss = rssKb(target.pid());
+      const newOnes = connected - connectedBefore;
+      connectedBefore = connected;
+      done = n;
+      const step: Step = { n, connected, rate: newOnes / seconds, perConnKb: (rss - rss0) / connected, rssKb: rss, cpuMsPerConn: (cpu * 1000) / newOnes, failed, skipped };
+      steps.push(step);
+      ctx.log(`  ${target.label.padEnd(9)} ${connected} connected (+${newOnes} in ${seconds.toFixed(1)} s = ${fmtNumber(step.rate)}/s, ${retries} retries, ${failed} failed${failed ? `: ${results.find((r) => r.firstError)?.firstError}` : ''}${skipped ? `, ${skipped} not tried within the time limit` : ''}), broker CPU ${step.cpuMsPerConn.toFixed(2)} ms/connect, RSS ${(rss / 1024).toFixed(1)} MB = ${step.perConnKb.toFixed(1)} KB/conn; generators ${genPct.map((g) => g.toFixed(0)).join('+')}%`);
+      if (skipped > 0) {
+        ctx.report.note(`Connections on ${target.label}: the time limit (${ctx.settings.connectionTimeMs / 1000} s per broker) ended the ${n.toLocaleString('en-US')} step at ${connected.toLocaleString('en-US')} connections; its figures are for that many.`);
+        break;
+      }
+    }
+    await pool.all((w) => w.call({ op: 'disconnect-idle' }));
+  } finally {
+    await pool.stop();
+  }
+  return steps;
+}
+
+export async function connections(ctx: Ctx, env: BenchEnv): Promise<void> {
+  const by = new Map<Label, Step[]>();
+  let mosq: Mosquitto | undefined;
+  let gw: GatewayProcess | undefined;
+  try {
+    mosq = await newMosquitto(env, 'mosquitto-conn');
+    await mosq.start();
+    by.set('mosquitto', await measureTarget(ctx, env, mosquittoTarget(env, mosq)));
+    await mosq.stop();
+    mosq = undefined;
+    gw = newGateway(env, { name: 'ways-edge-conn', uplink: false });
+    await gw.start();
+    if (gw.mqttPort > 0) by.set('ways-edge', await measureTarget(ctx, env, gatewayTarget(env, gw)));
+  } finally {
+    await gw?.stop();
+    await mosq?.stop();
+  }
+  for (const [i, n] of ctx.settings.connectionSteps.entries()) {
+    const m = by.get('mosquitto')?.[i];
+    const g = by.get('ways-edge')?.[i];
+    const label = n.toLocaleString('en-US');
+    ctx.report.add({ scenario: SC, metric: `${label}: connect rate (gateway: scrypt-bound)`, unit: 'conn/s', ...(m ? { mosquitto: m.rate } : {}), ...(g ? { gateway: g.rate } : {}) });
+    ctx.report.add({ scenario: SC, metric: `${label}: broker CPU per connect (TLS + auth)`, unit: 'ms', ...(m ? { mosquitto: m.cpuMsPerConn } : {}), ...(g ? { gateway: g.cpuMsPerConn } : {}) });
+    ctx.report.add({
+      scenario: SC, metric: `${label}: RSS per connection (ΔRSS / N)`, unit: 'KB', target: '< 32 KB',
+      ...(m ? { mosquitto: m.perConnKb } : {}), ...(g ? { gateway: g.perConnKb, met: g.perConnKb < 32 } : {}),
+    });
+    const prevN = ctx.settings.connectionSteps[i - 1];
+    if (prevN !== undefined) {
+      const mPrev = by.get('mosquitto')?.[i - 1];
+      const gPrev = by.get('ways-edge')?.[i - 1];
+      const marginal = (cur: Step | undefined, prev: Step | undefined): number | undefined => (cur && prev && cur.connected > prev.connected ? (cur.rssKb - prev.rssKb) / (cur.connected - prev.connected) : undefined);
+      const mm = marginal(m, mPrev);
+      const gm = marginal(g, gPrev);
+      ctx.report.add({
+        scenario: SC, metric: `${prevN.toLocaleString('en-US')} → ${label}: RSS per added connection (marginal)`, unit: 'KB', target: '< 32 KB',
+        ...(mm !== undefined ? { mosquitto: mm } : {}), ...(gm !== undefined ? { gateway: gm, met: gm < 32 } : {}),
+      });
+    }
+    if (n === 1000 || (i === 0 && !ctx.settings.connectionSteps.includes(1000))) {
+      ctx.report.add({ scenario: '6. footprint', metric: `RSS with ${label} devices connected`, unit: 'MB', ...(m ? { mosquitto: m.rssKb / 1024 } : {}), ...(g ? { gateway: g.rssKb / 1024 } : {}) });
+    }
+    const failed = (m?.failed ?? 0) + (g?.failed ?? 0);
+    if (failed > 0) ctx.report.note(`Connections ${label}: ${failed} devices could not connect (see the log above).`);
+  }
+  ctx.report.note('The connections rows run without the uplink (WAYS_EDGE_CLOUD_URL empty), on freshly started brokers.');
+}

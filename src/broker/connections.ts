@@ -1,0 +1,47 @@
+import type { Client } from 'aedes';
+import type { Presence } from '../devices/presence.js';
+import type { MqttPrincipal } from './acl.js';
+
+/**
+ * The live connection of each device (one at most: a second CONNECT with the same client id takes
+ * over, MQTT-3.1.4-2) and the count of application connections. It drives presence and lets the
+ * gateway close a device's connection when the device is disabled, deleted or its password rotated.
+ */
+export class Connections {
+  private readonly devices = new Map<string, Client>();
+  private apps = 0;
+
+  constructor(private readonly presence: Presence) {}
+
+  /** The connection is authenticated and its CONNACK sent. */
+  opened(client: Client, principal: MqttPrincipal): void {
+    if (principal.kind === 'app') { this.apps += 1; return; }
+    this.devices.set(principal.deviceId, client);
+    this.presence.connected(principal.deviceId);
+  }
+
+  closed(client: Client, principal: MqttPrincipal): void {
+    if (principal.kind === 'app') { this.apps -= 1; return; }
+    // A takeover closes the old connection first; only the current one decides presence.
+    if (this.devices.get(principal.deviceId) !== client) return;
+    this.devices.delete(principal.deviceId);
+    this.presence.disconnected(principal.deviceId);
+  }
+
+  device(deviceId: string): Client | undefined { return this.devices.get(deviceId); }
+
+  /**
+   * Whether the device is connected now with a subscription to exactly `topic` (the ACL allows a
+   * device no wildcards, so an exact match is the only kind). aedes keeps a client's subscriptions in
+   * `client.subscriptions`, keyed by filter; its typings do not declare the field.
+   */
+  isSubscribed(deviceId: string, topic: string): boolean {
+    const client = this.devices.get(deviceId);
+    if (!client || client.closed) return false;
+    const subscriptions = (client as unknown as { subscriptions?: Record<string, unknown> }).subscriptions;
+    return subscriptions?.[topic] !== undefined;
+  }
+
+  get deviceCount(): number { return this.devices.size; }
+  get appCount(): number { return this.apps; }
+}

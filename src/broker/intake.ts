@@ -1,0 +1,108 @@
+import type { GatewayConfig } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import type { Meter } from '../metering/meter.js';
+import type { Presence } from '../devices/presence.js';
+import type { MessageRates } from '../metering/rates.js';
+import type { Admission } from '../health/admission.js';
+import type { BatchOp, GroupCommit } from '../store/group-commit.js';
+import { overQuota } from '../metering/quota.js';
+import { GatewayError } from '../errors.js';
+import type { AcceptedMessage, IngestSink } from './ingest.js';
+
+export type Done = (err?: Error | null) => void;
+
+/**
+ * The last step of a device message that passed the ACL, size and rate checks: the monthly quota,
+ * the usage counters and the durable hand-over to the ingest sinks (the uplink's outbox).
+ *
+ * aedes sends a QoS 1 PUBACK as soon as authorizePublish calls back (lib/handlers/publish.js), so for
+ * QoS > 0 `done` is called only once the sinks' operations *and the meter's counters* are on disk, in
+ * one synced group commit (src/store/group-commit.ts; the meter contributes its dirty rows to every
+ * batch). An acknowledged message is therefore never missing from the outbox or the counters, also
+ * after kill -9. QoS 0 promises nothing, so it is staged and acknowledged without waiting.
+ */
+export class Intake {
+  /** Devices refused for quota in the current episode, so each is logged once, not per message. */
+  private readonly overQuotaLogged = new Set<string>();
+
+  constructor(private readonly deps: {
+    quota: GatewayConfig['quota'];
+    log: Logger;
+    meter: Meter;
+    rates: MessageRates;
+    /** Closed while the gateway must not take new telemetry (e.g. the disk is nearly full). */
+    admission: Admission;
+    presence: Presence;
+    commits: GroupCommit;
+    sinks: readonly IngestSink[];
+  }) {}
+
+  accept(deviceId: string, topic: string, payload: Buffer, qos: 0 | 1 | 2, done: Done): void {
+    const { meter, commits } = this.deps;
+    if (!this.deps.admission.accepting()) {
+      // The health monitor logs why (once per episode); the device retries after reconnecting.
+      meter.count(deviceId, 'rejected', 0);
+      done(new GatewayError('disk_full', `the gateway is not taking messages now (${this.deps.admission.reason ?? 'blocked'})`));
+      return;
+    }
+    const over = overQuota(this.deps.quota, meter.monthUsage());
+    if (over !== undefined) {
+      this.refuseOverQuota(deviceId, over);
+      done(new GatewayError('quota_exceeded', `the monthly ${over} quota is used up`));
+      return;
+    }
+    if (this.overQuotaLogged.size > 0) this.quotaAvailableAgain();
+
+    this.deps.presence.seen(deviceId);
+    meter.count(deviceId, 'in', payload.length);
+    this.deps.rates.record('in', payload.length);
+    const message: AcceptedMessage = { deviceId, topic, payload, qos, receivedAt: Date.now() };
+    let ops: BatchOp[];
+    try {
+      ops = this.stage(message);
+    } catch (err) {
+      this.deps.log.error({ event: 'ingest_stage_failed', device_id: deviceId, err }, 'an ingest sink failed to stage a message');
+      done(new GatewayError('internal', 'could not store the message', { cause: err }));
+      return;
+    }
+    if (qos === 0) {
+      // Nothing to wait for; the counters ride along with the next commit or the periodic flush.
+      if (ops.length > 0) commits.commit(ops).catch((err: unknown) => this.commitFailed(message, err));
+      done(null);
+      return;
+    }
+    // Even with no sink the commit is needed: it carries the counters of the message being acknowledged.
+    commits.commit(ops).then(() => done(null), (err: unknown) => {
+      this.commitFailed(message, err);
+      done(new GatewayError('internal', 'could not store the message', { cause: err }));
+    });
+  }
+
+  private stage(message: AcceptedMessage): BatchOp[] {
+    const sinks = this.deps.sinks;
+    if (sinks.length === 0) return [];
+    if (sinks.length === 1) return (sinks[0] as IngestSink).stage(message);
+    const ops: BatchOp[] = [];
+    for (const sink of sinks) for (const op of sink.stage(message)) ops.push(op);
+    return ops;
+  }
+
+  private commitFailed(message: AcceptedMessage, err: unknown): void {
+    for (const sink of this.deps.sinks) sink.stageFailed?.(message);
+    this.deps.log.error({ event: 'ingest_commit_failed', device_id: message.deviceId, qos: message.qos, err }, 'storing a device message failed; it was not acknowledged');
+  }
+
+  private refuseOverQuota(deviceId: string, over: 'messages' | 'bandwidth'): void {
+    this.deps.meter.count(deviceId, 'rejected', 0);
+    if (this.overQuotaLogged.has(deviceId)) return;
+    this.overQuotaLogged.add(deviceId);
+    const limit = over === 'messages' ? `quota.max_messages_per_month = ${this.deps.quota.max_messages_per_month}` : `quota.max_bandwidth_gb = ${this.deps.quota.max_bandwidth_gb}`;
+    this.deps.log.warn({ event: 'mqtt_quota_exceeded', device_id: deviceId, quota: over },
+      `monthly ${over} quota used up (${limit}): refusing messages from ${deviceId} (its connection is closed) until the quota period resets or the quota is raised`);
+  }
+
+  private quotaAvailableAgain(): void {
+    this.deps.log.info({ event: 'mqtt_quota_available', devices: this.overQuotaLogged.size }, 'the monthly quota allows messages again');
+    this.overQuotaLogged.clear();
+  }
+}

@@ -1,0 +1,77 @@
+import os from 'node:os';
+import si from 'systeminformation';
+import { CpuMeter } from './cpu.js';
+import { findCpuThermalZone, readTemperature } from './thermal.js';
+import { findThrottlingSource, readThrottling, type ThrottlingSource } from './throttling.js';
+import { interfaceStates } from './network.js';
+import { clockSynchronized } from './clock.js';
+import type { DiskUsage, HostSample, MemorySample, ProcessSample } from './types.js';
+
+/**
+ * Takes host health samples. Everything here is chosen to be cheap on a Pi (see each helper): no
+ * child processes on Linux with a Pi kernel, a few small synchronous reads of /proc and /sys,
+ * /proc/meminfo through si.mem(), one statfs (done by the disk guard and handed in). `detect()` runs
+ * once at start to find the thermal zone and the throttling source, so samples do not search again.
+ */
+export class HostSampler {
+  private readonly cpu = new CpuMeter();
+  private thermalFile: string | null = null;
+  private throttling: ThrottlingSource = { kind: 'none' };
+  private lastProcessCpu = process.cpuUsage();
+  private lastProcessAt = performance.now();
+
+  async detect(): Promise<void> {
+    this.thermalFile = await findCpuThermalZone();
+    this.throttling = await findThrottlingSource();
+  }
+
+  /** Where the throttling flags come from (logged at start, so a missing source is visible). */
+  get throttlingSource(): ThrottlingSource['kind'] { return this.throttling.kind; }
+  get thermalZone(): string | null { return this.thermalFile; }
+
+  async sample(disk: DiskUsage | null): Promise<HostSample> {
+    const before = process.cpuUsage();
+    // Kernel pseudo-files are read synchronously (pseudo-file.ts); only these two wait on anything.
+    const [memory, throttling, clock] = await Promise.all([memorySample(), readThrottling(this.throttling), clockSynchronized()]);
+    const cpu = this.cpu.sample();
+    const temperature = readTemperature(this.thermalFile);
+    const network = interfaceStates();
+    const sample: HostSample = {
+      sampled_at: new Date().toISOString(),
+      cpu,
+      temperature_celsius: temperature,
+      memory,
+      disk,
+      uptime_seconds: Math.round(os.uptime()),
+      network,
+      throttling,
+      clock_synchronized: clock,
+      process: this.processSample(),
+      sample_cpu_ms: 0,
+    };
+    // Approximate: anything else the process did while the reads were in flight counts too.
+    const spent = process.cpuUsage(before);
+    sample.sample_cpu_ms = Math.round((spent.user + spent.system) / 10) / 100;
+    return sample;
+  }
+
+  private processSample(): ProcessSample {
+    const now = performance.now();
+    const used = process.cpuUsage(this.lastProcessCpu);
+    const elapsedMs = now - this.lastProcessAt;
+    this.lastProcessCpu = process.cpuUsage();
+    this.lastProcessAt = now;
+    return {
+      cpu_percent: elapsedMs > 0 ? Math.round(((used.user + used.system) / 1000 / elapsedMs) * 1000) / 10 : null,
+      rss_bytes: process.memoryUsage.rss(),
+      heap_used_bytes: process.memoryUsage().heapUsed,
+      uptime_seconds: Math.round(process.uptime()),
+    };
+  }
+}
+
+/** si.mem() reads /proc/meminfo once (no process) and reports MemAvailable, which os.freemem() lacks on older Node. */
+async function memorySample(): Promise<MemorySample> {
+  const m = await si.mem();
+  return { total_bytes: m.total, available_bytes: m.available, used_percent: m.total > 0 ? Math.round((1000 * (m.total - m.available)) / m.total) / 10 : 0 };
+}

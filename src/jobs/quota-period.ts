@@ -1,0 +1,46 @@
+import type { Logger } from '../log.js';
+import type { Meter } from '../metering/meter.js';
+import type { GroupCommit } from '../store/group-commit.js';
+import { SYNC, type JsonSublevel } from '../store/store.js';
+import { dayOf } from '../metering/usage.js';
+
+export interface QuotaPeriodRecord { month: string; started_at: string }
+
+export interface QuotaPeriodResult { month: string; reset: boolean; previous: string | null; previous_messages?: number; previous_bytes?: number }
+
+/**
+ * The monthly quota period: a calendar month in gateway.timezone. At the turn of the month (the
+ * `quota_reset` job, and once at start in case the gateway was off at midnight) it flushes the old
+ * month's counters, starts the meter on the new month — /quota counts from zero while /usage keeps
+ * the old rows — records the period start in `meta` (key `quota_period`) and logs the closed month.
+ */
+export class QuotaPeriod {
+  constructor(private readonly deps: { meter: Meter; commits: GroupCommit; meta: JsonSublevel<unknown>; timeZone: string; log: Logger; now: () => Date }) {}
+
+  async reconcile(): Promise<QuotaPeriodResult> {
+    const now = this.deps.now();
+    const month = dayOf(now, this.deps.timeZone).slice(0, 7);
+    const recorded = (await this.deps.meta.get('quota_period')) as QuotaPeriodRecord | undefined;
+    if (recorded?.month === month && this.deps.meter.currentMonth === month) return { month, reset: false, previous: recorded.month };
+
+    // Counters of the closing month must be on disk before the meter lets go of them.
+    await this.deps.commits.flush();
+    // Traffic may already have rolled the meter over (it checks the month on every count); its
+    // in-memory rows are then right, and reloading would drop counts not yet committed.
+    if (this.deps.meter.currentMonth !== month) await this.deps.meter.loadMonth(month);
+    const record: QuotaPeriodRecord = { month, started_at: now.toISOString() };
+    await this.deps.meta.put('quota_period', record, SYNC);
+
+    const previous = recorded?.month ?? null;
+    if (previous === null) {
+      this.deps.log.info({ event: 'quota_period_recorded', month }, `quota period ${month} recorded`);
+      return { month, reset: false, previous };
+    }
+    const rows = await this.deps.meter.usage(`${previous}-01`, `${previous}-31`);
+    let messages = 0, bytes = 0;
+    for (const r of rows) { messages += r.messages_in + r.messages_out; bytes += r.bytes_in + r.bytes_out; }
+    this.deps.log.info({ event: 'quota_period_reset', month, previous, previous_messages: messages, previous_bytes: bytes },
+      `quota period ${previous} closed with ${messages} messages and ${bytes} bytes; ${month} starts from zero`);
+    return { month, reset: true, previous, previous_messages: messages, previous_bytes: bytes };
+  }
+}

@@ -1,0 +1,118 @@
+import { isUtf8 } from 'node:buffer';
+import { promisify } from 'node:util';
+import { gzip as gzipCallback } from 'node:zlib';
+import type { StoredEntry } from './outbox.js';
+import { seqKey } from './outbox-key.js';
+
+const gzip = promisify(gzipCallback);
+
+/**
+ * The batch format, version 1 (docs/UPLINK.md "Batch format" is the reference for cloud consumers):
+ *
+ *   {"v":1,"gateway_id":"…","outbox_id":"…","batch_id":"<gateway id>:<first outbox seq, 16 hex>",
+ *    "sent_at":"<ISO>","messages":[
+ *      {"device_id":"…","topic":"devices/…/telemetry","received_at":"<ISO>","seq":17,"payload":<JSON>},
+ *      {"device_id":"…","topic":"…","received_at":"…","seq":18,"payload_base64":"…"}]}
+ *
+ * `payload` holds the device's payload verbatim when it is UTF-8 JSON text; anything else travels as
+ * `payload_base64`. The whole document is UTF-8 JSON, optionally gzip-compressed: a consumer tells
+ * by the first two bytes (0x1f 0x8b = gzip, `{` = JSON).
+ */
+export const BATCH_FORMAT = 1;
+
+/**
+ * gzip level 6 (zlib's default): on typical JSON telemetry it reaches nearly level 9's ratio at about
+ * twice level 1's CPU (bench/uplink-drain.ts measures it). Compression runs on the libuv thread pool.
+ */
+export const GZIP_LEVEL = 6;
+/** Below this, gzip's 18 bytes of header and trailer rarely pay off. */
+const GZIP_MIN_BYTES = 256;
+
+/**
+ * Bytes of an MQTT 3.1.1 PUBLISH packet besides topic and payload, at most: fixed header (1),
+ * remaining length (≤ 4), topic length (2), packet id (2).
+ */
+const PUBLISH_OVERHEAD = 9;
+
+/** The largest payload for which a QoS 1 publish on `topic` stays within `maxPacketBytes`. */
+export function payloadLimit(topic: string, maxPacketBytes: number): number {
+  return maxPacketBytes - PUBLISH_OVERHEAD - Buffer.byteLength(topic);
+}
+
+export interface BatchContext {
+  gatewayId: string;
+  outboxId: string;
+  /** ms since the epoch; defaults to now. */
+  sentAt?: number;
+}
+
+export interface BatchLimits {
+  maxMessages: number;
+  /** Largest uncompressed document, in bytes (see payloadLimit). */
+  maxBytes: number;
+}
+
+export type EncodedBatch =
+  /** The document holds the first `taken` entries; `full` when a limit (not the input) ended it. */
+  | { kind: 'batch'; batchId: string; json: Buffer; taken: number; full: boolean }
+  /** The first entry alone does not fit in one publish: it can never be sent. */
+  | { kind: 'too_large'; entry: StoredEntry };
+
+export function batchId(gatewayId: string, firstSeq: number): string {
+  return `${gatewayId}:${seqKey(firstSeq)}`;
+}
+
+/** The payload as JSON text when it is UTF-8 JSON, so that it can be embedded as it is. */
+function jsonText(payload: Buffer): string | undefined {
+  if (payload.length === 0 || !isUtf8(payload)) return undefined;
+  const text = payload.toString('utf8');
+  try {
+    JSON.parse(text);
+    return text;
+  } catch {
+    return undefined;
+  }
+}
+
+export function messageJson(e: StoredEntry): string {
+  const text = jsonText(e.payload);
+  const head = `{"device_id":${JSON.stringify(e.deviceId)},"topic":${JSON.stringify(e.topic)},"received_at":"${new Date(e.receivedAt).toISOString()}","seq":${e.deviceSeq}`;
+  return text === undefined ? `${head},"payload_base64":"${e.payload.toString('base64')}"}` : `${head},"payload":${text}}`;
+}
+
+/**
+ * Encodes as many of `entries` (from the front, in order) as fit the limits into one batch document.
+ * The size is exact: the uncompressed document is at most `limits.maxBytes`, so the published bytes
+ * are too (gzip is used only when it is smaller).
+ */
+export function encodeBatch(entries: readonly StoredEntry[], ctx: BatchContext, limits: BatchLimits): EncodedBatch | undefined {
+  const first = entries[0];
+  if (!first) return undefined;
+  const id = batchId(ctx.gatewayId, first.seq);
+  const head = `{"v":${BATCH_FORMAT},"gateway_id":${JSON.stringify(ctx.gatewayId)},"outbox_id":${JSON.stringify(ctx.outboxId)},"batch_id":${JSON.stringify(id)},"sent_at":"${new Date(ctx.sentAt ?? Date.now()).toISOString()}","messages":[`;
+  const tail = ']}';
+  let size = Buffer.byteLength(head) + tail.length;
+  const parts: string[] = [];
+  let full = false;
+  for (const e of entries) {
+    if (parts.length >= limits.maxMessages) { full = true; break; }
+    const part = messageJson(e);
+    const add = Buffer.byteLength(part) + (parts.length > 0 ? 1 : 0);
+    if (size + add > limits.maxBytes) {
+      if (parts.length === 0) return { kind: 'too_large', entry: e };
+      full = true;
+      break;
+    }
+    parts.push(part);
+    size += add;
+  }
+  if (parts.length === limits.maxMessages) full = true;
+  return { kind: 'batch', batchId: id, json: Buffer.from(head + parts.join(',') + tail, 'utf8'), taken: parts.length, full };
+}
+
+/** gzip when enabled and it pays (the result is smaller); otherwise the JSON as it is. */
+export async function compressIfPays(json: Buffer, enabled: boolean): Promise<Buffer> {
+  if (!enabled || json.length < GZIP_MIN_BYTES) return json;
+  const packed = await gzip(json, { level: GZIP_LEVEL });
+  return packed.length < json.length ? packed : json;
+}

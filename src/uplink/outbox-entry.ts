@@ -1,0 +1,79 @@
+/**
+ * One outbox entry as stored in LevelDB (sublevel `out`, docs/UPLINK.md "Outbox"): a compact binary
+ * record, because the outbox is written for every accepted device message and may hold millions.
+ *
+ *   offset  size  field
+ *   0       1     format (ENTRY_FORMAT)
+ *   1       1     flags: bit 0 = the topic is `devices/{device id}/` + the stored suffix
+ *   2       6     gateway receive time, ms since the epoch (uint48 BE)
+ *   8       6     per-device sequence number (uint48 BE)
+ *   14      1     device id length in bytes (n)
+ *   15      n     device id (UTF-8)
+ *   15+n    2     topic (or suffix) length in bytes (m, uint16 BE)
+ *   17+n    m     topic or suffix (UTF-8)
+ *   17+n+m  …     payload, as the device sent it
+ *
+ * uint48 holds ms timestamps until the year 10889 and 2.8·10^14 messages per device.
+ */
+export const ENTRY_FORMAT = 1;
+
+const FLAG_DEVICE_TOPIC = 0x01;
+const HEADER_BYTES = 15;
+const MAX_DEVICE_ID_BYTES = 0xff;
+const MAX_TOPIC_BYTES = 0xffff;
+
+export interface OutboxEntry {
+  deviceId: string;
+  /** The full MQTT topic the device published on. */
+  topic: string;
+  /** Gateway receive time, ms since the epoch. */
+  receivedAt: number;
+  /** Per-device sequence number: strictly increasing per device, across restarts. */
+  deviceSeq: number;
+  payload: Buffer;
+}
+
+/** The part of the topic that is stored: the suffix when the topic is the device's own. */
+function storedTopic(deviceId: string, topic: string): { flags: number; text: string } {
+  const prefix = `devices/${deviceId}/`;
+  return topic.startsWith(prefix) ? { flags: FLAG_DEVICE_TOPIC, text: topic.slice(prefix.length) } : { flags: 0, text: topic };
+}
+
+/** Encoded size of an entry, without encoding it (the outbox's byte accounting). */
+export function encodedEntrySize(deviceId: string, topic: string, payloadBytes: number): number {
+  const { text } = storedTopic(deviceId, topic);
+  return HEADER_BYTES + Buffer.byteLength(deviceId) + 2 + Buffer.byteLength(text) + payloadBytes;
+}
+
+export function encodeEntry(e: OutboxEntry): Buffer {
+  const { flags, text } = storedTopic(e.deviceId, e.topic);
+  const idBytes = Buffer.byteLength(e.deviceId);
+  const topicBytes = Buffer.byteLength(text);
+  if (idBytes > MAX_DEVICE_ID_BYTES) throw new RangeError(`device id longer than ${MAX_DEVICE_ID_BYTES} bytes`);
+  if (topicBytes > MAX_TOPIC_BYTES) throw new RangeError(`topic longer than ${MAX_TOPIC_BYTES} bytes`);
+  const buf = Buffer.allocUnsafe(HEADER_BYTES + idBytes + 2 + topicBytes + e.payload.length);
+  buf[0] = ENTRY_FORMAT;
+  buf[1] = flags;
+  buf.writeUIntBE(e.receivedAt, 2, 6);
+  buf.writeUIntBE(e.deviceSeq, 8, 6);
+  buf[14] = idBytes;
+  let at = HEADER_BYTES + buf.write(e.deviceId, HEADER_BYTES, 'utf8');
+  at = buf.writeUInt16BE(topicBytes, at);
+  at += buf.write(text, at, 'utf8');
+  e.payload.copy(buf, at);
+  return buf;
+}
+
+export function decodeEntry(buf: Buffer): OutboxEntry {
+  if (buf.length < HEADER_BYTES + 2 || buf[0] !== ENTRY_FORMAT) throw new Error(`not an outbox entry (format ${String(buf[0])})`);
+  const flags = buf[1] as number;
+  const receivedAt = buf.readUIntBE(2, 6);
+  const deviceSeq = buf.readUIntBE(8, 6);
+  const idEnd = HEADER_BYTES + (buf[14] as number);
+  const deviceId = buf.toString('utf8', HEADER_BYTES, idEnd);
+  const topicEnd = idEnd + 2 + buf.readUInt16BE(idEnd);
+  const text = buf.toString('utf8', idEnd + 2, topicEnd);
+  const topic = flags & FLAG_DEVICE_TOPIC ? `devices/${deviceId}/${text}` : text;
+  // A view, not a copy: entries are short-lived (read, encoded into a batch, dropped).
+  return { deviceId, topic, receivedAt, deviceSeq, payload: buf.subarray(topicEnd) };
+}

@@ -1,0 +1,365 @@
+import { randomBytes } from 'node:crypto';
+import type { AbstractIteratorOptions } from 'abstract-level';
+import type { AcceptedMessage, IngestSink } from '../broker/ingest.js';
+import type { Service } from '../lifecycle.js';
+import type { Logger } from '../log.js';
+import type { BatchOp } from '../store/group-commit.js';
+import { SYNC, type BufferSublevel, type JsonSublevel, type Store } from '../store/store.js';
+import { DropLog, type DropReason } from './drop-log.js';
+import { decodeEntry, encodeEntry, encodedEntrySize, type OutboxEntry } from './outbox-entry.js';
+import { KEY_BYTES, parseSeqKey, seqKey } from './outbox-key.js';
+import { RateWindow } from './rate-window.js';
+import { TypedEmitter } from '../typed-emitter.js';
+
+/** An entry as read back: its outbox sequence number and its accounted size (key + value bytes). */
+export interface StoredEntry extends OutboxEntry {
+  seq: number;
+  size: number;
+}
+
+export interface OutboxOptions {
+  store: Store;
+  log: Logger;
+  /** cloud.outbox_max_bytes; 0 = no byte cap. */
+  maxBytes: number;
+  /** cloud.outbox_max_age_hours; 0 = no age cap. */
+  maxAgeHours: number;
+}
+
+/** Keys of the outbox's state in the `state` sublevel (docs/UPLINK.md "Outbox"). */
+const ST = {
+  /** Random id of this outbox, made once: (outbox_id, device_id, seq) is unique for ever. */
+  outboxId: 'uplink!outbox_id',
+  /** Highest outbox sequence number removed so far; keeps numbering monotonic when the outbox is empty. */
+  removedUpTo: 'uplink!removed_hw',
+  /** `uplink!seq!<device id>` → last per-device sequence number handed out. */
+  seq: 'uplink!seq!',
+  /** `uplink!drop!<device id>` → entries of that device dropped by the caps, ever. */
+  drop: 'uplink!drop!',
+} as const;
+
+/**
+ * Past the byte cap, free down to this share of it, so that one drop pass (a read and a delete
+ * batch) makes room for many messages instead of running for every message.
+ */
+const LOW_WATER = 0.95;
+/**
+ * classic-level hands entries over in chunks of this many bytes (default 16 KB, ~90 entries): a batch
+ * of 500 typical entries then comes in one round trip to the LevelDB thread instead of six.
+ */
+const READ_HIGH_WATER_BYTES = 256 * 1024;
+/** Entries read per step of the start-up accounting scan and of a drop pass. */
+const CHUNK = 1000;
+
+type StagedListener = (seq: number, size: number, receivedAt: number) => void;
+
+export type OutboxEvents = {
+  /** Entries left the outbox: acknowledged (no reason) or dropped. */
+  removed: [entries: number, reason: DropReason | undefined];
+};
+
+/**
+ * The durable outbox of the uplink: every accepted device message, in LevelDB (sublevel `out`)
+ * under a monotonically increasing 64-bit sequence number, until the cloud acknowledges it or a cap
+ * drops it.
+ *
+ * Writes: `stage()` (the IngestSink) only returns operations — the broker's group commit syncs them
+ * with the usage counters before the device gets its PUBACK. Removals (acknowledged or dropped
+ * entries) are written here, unsynced and in order: losing one to a power cut only means a resend.
+ *
+ * Accounting (count, bytes, oldest age) is kept in memory and updated incrementally. The one rule that
+ * keeps it exact: every removal is "advance `head` past these entries" done synchronously, and it
+ * subtracts only entries it has actually read from disk that are still at or above `head`. So an entry
+ * is subtracted exactly once, whichever of ack, byte cap or age cap gets to it first. After a restart
+ * the existing entries are counted by a background scan (start stays fast with a large backlog).
+ */
+export class Outbox implements Service, IngestSink {
+  readonly name = 'outbox';
+  /** Bytes staged per second over the last minute (for the absorb estimate). */
+  readonly inflow = new RateWindow(60);
+  readonly events = new TypedEmitter<OutboxEvents>();
+  private readonly out: BufferSublevel;
+  private readonly st: JsonSublevel<unknown>;
+  private readonly dropLog: DropLog;
+  private nextSeq = 1;
+  /** Lowest sequence number that may still be live: everything below it is removed. */
+  private headSeq = 1;
+  private countN = 0;
+  private bytesN = 0;
+  private oldestAt: number | undefined;
+  private readonly deviceSeq = new Map<string, number>();
+  private readonly droppedBy = new Map<string, number>();
+  private droppedTotalN = 0;
+  private id = '';
+  /** Start-up scan: entries in [pos, limit] are on disk but not yet in the accounting. */
+  private scan: { pos: number; limit: number } | undefined;
+  private scanning: Promise<void> | undefined;
+  private enforcing: Promise<void> | undefined;
+  private refreshing: Promise<void> | undefined;
+  private refreshAgain = false;
+  /** This outbox's own writes (removals), applied strictly in order. */
+  private writes: Promise<void> = Promise.resolve();
+  private stopped = false;
+  private readonly stagedListeners: StagedListener[] = [];
+
+  constructor(private readonly opts: OutboxOptions) {
+    this.out = opts.store.binary('outbox');
+    this.st = opts.store.json<unknown>('state');
+    this.dropLog = new DropLog(opts.log, { maxBytes: opts.maxBytes, maxAgeHours: opts.maxAgeHours });
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    const id = await this.st.get(ST.outboxId);
+    if (typeof id === 'string') this.id = id;
+    else { this.id = randomBytes(8).toString('hex'); await this.st.put(ST.outboxId, this.id, SYNC); }
+
+    for await (const [key, value] of this.st.iterator({ gte: ST.seq, lt: `${ST.seq}~` })) this.deviceSeq.set(key.slice(ST.seq.length), Number(value));
+    for await (const [key, value] of this.st.iterator({ gte: ST.drop, lt: `${ST.drop}~` })) {
+      this.droppedBy.set(key.slice(ST.drop.length), Number(value));
+      this.droppedTotalN += Number(value);
+    }
+    const removedUpTo = Number((await this.st.get(ST.removedUpTo)) ?? 0);
+    const [first] = await this.out.iterator({ limit: 1 }).all();
+    const [lastKey] = await this.out.keys({ limit: 1, reverse: true }).all();
+    const last = lastKey === undefined ? 0 : parseSeqKey(lastKey);
+    this.nextSeq = Math.max(last, removedUpTo) + 1;
+    if (first) {
+      this.headSeq = parseSeqKey(first[0]);
+      this.oldestAt = decodeEntry(first[1]).receivedAt;
+      this.scan = { pos: this.headSeq, limit: last };
+      this.scanning = this.recoverAccounting();
+    } else {
+      this.headSeq = this.nextSeq;
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.dropLog.tick(Date.now(), true);
+    await this.scanning;
+    await this.enforcing;
+    await this.refreshing;
+    await this.writes;
+  }
+
+  // ---- the IngestSink: the broker's hot path, synchronous and allocation-light --------------------
+
+  stage(msg: AcceptedMessage): BatchOp[] {
+    const seq = this.nextSeq++;
+    const deviceSeq = (this.deviceSeq.get(msg.deviceId) ?? 0) + 1;
+    this.deviceSeq.set(msg.deviceId, deviceSeq);
+    const value = encodeEntry({ deviceId: msg.deviceId, topic: msg.topic, receivedAt: msg.receivedAt, deviceSeq, payload: msg.payload });
+    const size = KEY_BYTES + value.length;
+    if (this.countN === 0) this.oldestAt = msg.receivedAt;
+    this.countN += 1;
+    this.bytesN += size;
+    this.inflow.add(size);
+    for (const listener of this.stagedListeners) listener(seq, size, msg.receivedAt);
+    if (this.opts.maxBytes > 0 && this.bytesN > this.opts.maxBytes) this.enforceByteCap();
+    // The per-device counter rides in the same synced batch as the entry, so it can never be behind
+    // an entry on disk: numbering stays monotonic across crashes (gaps are possible, reuse is not).
+    return [
+      { type: 'put', sublevel: this.out, key: seqKey(seq), value } as unknown as BatchOp,
+      { type: 'put', sublevel: this.st, key: ST.seq + msg.deviceId, value: deviceSeq } as unknown as BatchOp,
+    ];
+  }
+
+  /**
+   * The group commit holding a staged entry failed: it is not on disk and the device gets no PUBACK.
+   * Its sequence numbers stay used (a gap); only the accounting is corrected. No removal can have
+   * subtracted it, because removals subtract only entries read from disk.
+   */
+  stageFailed(msg: AcceptedMessage): void {
+    this.countN = Math.max(0, this.countN - 1);
+    this.bytesN = Math.max(0, this.bytesN - (KEY_BYTES + encodedEntrySize(msg.deviceId, msg.topic, msg.payload.length)));
+  }
+
+  /** Called for every staged entry (the batcher uses it to know when a batch is due). */
+  onStaged(listener: StagedListener): () => void {
+    this.stagedListeners.push(listener);
+    return () => { const i = this.stagedListeners.indexOf(listener); if (i >= 0) this.stagedListeners.splice(i, 1); };
+  }
+
+  // ---- reading and removing ----------------------------------------------------------------------
+
+  /** Up to `limit` committed entries from sequence number `from` on (never below `head`), oldest first. */
+  async read(from: number, limit: number): Promise<StoredEntry[]> {
+    const options: AbstractIteratorOptions<string, Buffer> & { highWaterMarkBytes: number } = { gte: seqKey(Math.max(from, this.headSeq)), limit, highWaterMarkBytes: READ_HIGH_WATER_BYTES };
+    const rows = await this.out.iterator(options).all();
+    const head = this.headSeq;
+    const entries: StoredEntry[] = [];
+    for (const [key, value] of rows) {
+      const seq = parseSeqKey(key);
+      // Removed while we were reading (acknowledged or dropped): not live any more.
+      if (seq < head) continue;
+      const entry = decodeEntry(value) as StoredEntry;
+      entry.seq = seq;
+      entry.size = KEY_BYTES + value.length;
+      entries.push(entry);
+    }
+    return entries;
+  }
+
+  /**
+   * Removes entries (oldest first, and in outbox order across calls): acknowledged by the cloud when
+   * `reason` is absent, dropped (and counted per device) otherwise. The removal is complete in memory
+   * when this returns; the deletes are written behind, in order. Returns how many entries it removed.
+   */
+  remove(entries: readonly StoredEntry[], reason?: DropReason): number {
+    const head = this.headSeq;
+    const ops: BatchOp[] = [];
+    const touched = new Set<string>();
+    let removed = 0;
+    let last = -1;
+    for (const e of entries) {
+      if (e.seq < head) continue;
+      removed += 1;
+      last = Math.max(last, e.seq);
+      if (this.isCounted(e.seq)) { this.countN -= 1; this.bytesN -= e.size; }
+      ops.push({ type: 'del', sublevel: this.out, key: seqKey(e.seq) } as unknown as BatchOp);
+      if (reason) {
+        this.droppedBy.set(e.deviceId, (this.droppedBy.get(e.deviceId) ?? 0) + 1);
+        this.droppedTotalN += 1;
+        touched.add(e.deviceId);
+      }
+    }
+    if (removed === 0) return 0;
+    this.headSeq = last + 1;
+    if (this.countN <= 0) { this.countN = 0; this.bytesN = 0; }
+    for (const device of touched) ops.push({ type: 'put', sublevel: this.st, key: ST.drop + device, value: this.droppedBy.get(device) } as unknown as BatchOp);
+    ops.push({ type: 'put', sublevel: this.st, key: ST.removedUpTo, value: last } as unknown as BatchOp);
+    if (reason) this.dropLog.record(reason, removed);
+    this.write(ops);
+    this.refreshOldest();
+    this.events.emit('removed', removed, reason);
+    return removed;
+  }
+
+  /** Drops entries older than the age cap (the retention job calls it; so does the uplink hourly). */
+  async prune(now = Date.now()): Promise<number> {
+    if (this.opts.maxAgeHours <= 0) return 0;
+    const cutoff = now - this.opts.maxAgeHours * 3_600_000;
+    let dropped = 0;
+    while (!this.stopped && this.oldestAt !== undefined && this.oldestAt < cutoff) {
+      const chunk = await this.read(this.headSeq, CHUNK);
+      // Receive times follow sequence order (both are taken when the broker accepts a message).
+      const old = chunk.filter((e) => e.receivedAt < cutoff);
+      dropped += this.remove(old, 'age_cap');
+      if (old.length < CHUNK) break;
+    }
+    return dropped;
+  }
+
+  // ---- figures -------------------------------------------------------------------------------------
+
+  get count(): number { return this.countN; }
+  get bytes(): number { return this.bytesN; }
+  /** Lowest sequence number that may be live (where a resend starts). */
+  get head(): number { return this.headSeq; }
+  /** The last sequence number handed out by stage(). */
+  get lastStaged(): number { return this.nextSeq - 1; }
+  get outboxId(): string { return this.id; }
+  get droppedTotal(): number { return this.droppedTotalN; }
+  droppedByDevice(): Record<string, number> { return Object.fromEntries(this.droppedBy); }
+  /** False while the start-up scan is still counting the entries found on disk. */
+  get exact(): boolean { return this.scan === undefined; }
+  get maxBytes(): number { return this.opts.maxBytes; }
+
+  oldestAgeSeconds(now = Date.now()): number {
+    return this.countN === 0 || this.oldestAt === undefined ? 0 : Math.max(0, (now - this.oldestAt) / 1000);
+  }
+
+  /** Resolves when nothing of this outbox is waiting to be written or counted (tests, shutdown). */
+  async settled(): Promise<void> {
+    await this.scanning;
+    await this.enforcing;
+    await this.refreshing;
+    await this.writes;
+  }
+
+  /** Ends a quiet drop episode (see DropLog); called periodically by the uplink. */
+  tick(now = Date.now()): void { this.dropLog.tick(now); }
+
+  // ---- internals -----------------------------------------------------------------------------------
+
+  /** Whether an entry is in the in-memory accounting (entries found at start are, once scanned). */
+  private isCounted(seq: number): boolean {
+    return this.scan === undefined || seq > this.scan.limit || seq < this.scan.pos;
+  }
+
+  private async recoverAccounting(): Promise<void> {
+    const scan = this.scan;
+    if (!scan) return;
+    while (!this.stopped) {
+      const rows = await this.out.iterator({ gte: seqKey(Math.max(scan.pos, this.headSeq)), lte: seqKey(scan.limit), limit: CHUNK }).all();
+      for (const [key, value] of rows) {
+        // Entries removed while the chunk was read are below head: not live, not counted.
+        if (parseSeqKey(key) >= this.headSeq) { this.countN += 1; this.bytesN += KEY_BYTES + value.length; }
+      }
+      const lastRow = rows[rows.length - 1];
+      if (rows.length < CHUNK || lastRow === undefined) break;
+      scan.pos = parseSeqKey(lastRow[0]) + 1;
+    }
+    this.scan = undefined;
+    this.scanning = undefined;
+    if (this.opts.maxBytes > 0 && this.bytesN > this.opts.maxBytes) this.enforceByteCap();
+  }
+
+  private enforceByteCap(): void {
+    if (this.enforcing || this.scan || this.stopped) return;
+    this.enforcing = this.dropToByteCap()
+      .catch((err: unknown) => this.opts.log.error({ event: 'outbox_cap_failed', err }, 'enforcing the outbox byte cap failed'))
+      .finally(() => { this.enforcing = undefined; });
+  }
+
+  private async dropToByteCap(): Promise<void> {
+    const cap = this.opts.maxBytes;
+    while (!this.stopped && this.bytesN > cap) {
+      const picked: StoredEntry[] = [];
+      let freed = 0;
+      let from = this.headSeq;
+      // bytesN grows while we read (inflow); the loop keeps picking until the low-water mark holds.
+      while (this.bytesN - freed > cap * LOW_WATER) {
+        const chunk = await this.read(from, CHUNK);
+        for (const e of chunk) {
+          picked.push(e);
+          freed += e.size;
+          if (this.bytesN - freed <= cap * LOW_WATER) break;
+        }
+        const lastEntry = chunk[chunk.length - 1];
+        if (chunk.length < CHUNK || lastEntry === undefined) break;
+        from = lastEntry.seq + 1;
+      }
+      if (this.remove(picked, 'bytes_cap') === 0) break;
+    }
+  }
+
+  /** Re-reads the receive time of the oldest live entry after the head moved. */
+  private refreshOldest(): void {
+    if (this.countN === 0) { this.oldestAt = undefined; return; }
+    if (this.refreshing) { this.refreshAgain = true; return; }
+    this.refreshing = (async () => {
+      do {
+        this.refreshAgain = false;
+        const [first] = await this.read(this.headSeq, 1);
+        // Nothing readable yet but entries counted: they are still in their group commit, and stage()
+        // has already set oldestAt from the first of them.
+        if (this.countN === 0) this.oldestAt = undefined;
+        else if (first) this.oldestAt = first.receivedAt;
+      } while (this.refreshAgain && !this.stopped);
+    })()
+      .catch((err: unknown) => this.opts.log.warn({ event: 'outbox_read_failed', err }, 'reading the oldest outbox entry failed'))
+      .finally(() => { this.refreshing = undefined; });
+  }
+
+  private write(ops: BatchOp[]): void {
+    const db = this.opts.store.raw;
+    this.writes = this.writes
+      .then(() => db.batch(ops))
+      .catch((err: unknown) => {
+        // The entries stay on disk; after a restart they are sent (or dropped) again. Never a crash.
+        this.opts.log.error({ event: 'outbox_write_failed', err }, 'writing outbox removals failed');
+      });
+  }
+}

@@ -1,0 +1,133 @@
+import t from 'tap';
+import { median, percentile, percentileSorted, summarize, Samples } from '../../bench/lib/stats.js';
+import { parseCpuModel, parseProcNetTcp, parseProcStatBusyTicks, parseStatTicks, parseStatusKb, parseVmRssKb, cpuSeconds, rssKb } from '../../bench/lib/proc.js';
+import { moduleOf, selfTimes, sliceProfile, type CpuProfile } from '../../bench/lib/cpuprofile.js';
+import { payloadTemplate, readDigits, sentAtUs, stamp, writeDigits } from '../../bench/lib/payload.js';
+import { PublishTemplate, varintLength, writeVarint } from '../../bench/lib/lean-mqtt.js';
+import mqttPacket from 'mqtt-packet';
+
+t.test('percentiles use the nearest rank', async (t) => {
+  const xs = Array.from({ length: 100 }, (_, i) => 100 - i); // 100..1, unsorted
+  t.equal(percentile(xs, 50), 50);
+  t.equal(percentile(xs, 95), 95);
+  t.equal(percentile(xs, 99), 99);
+  t.equal(percentile(xs, 100), 100);
+  t.equal(percentile([7], 99), 7);
+  t.ok(Number.isNaN(percentile([], 50)));
+  t.equal(percentileSorted([1, 2, 3, 4], 50), 2);
+  t.equal(percentileSorted([1, 2, 3, 4], 51), 3);
+  t.equal(percentile([10, 2, 33], 0), 2, 'p0 is the minimum');
+});
+
+t.test('the median of runs ignores failed (NaN) runs', async (t) => {
+  t.equal(median([3, 1, 2]), 2);
+  t.equal(median([4, 1, 3, 2]), 2.5);
+  t.equal(median([5, NaN, 1]), 3);
+  t.ok(Number.isNaN(median([])));
+  const s = summarize([5, 1, 4, 2, 3]);
+  t.same({ ...s }, { count: 5, p50: 3, p95: 5, p99: 5, max: 5 });
+});
+
+t.test('the sample buffer grows and then stops at its cap', async (t) => {
+  const s = new Samples(5, 2);
+  for (let i = 0; i < 7; i++) s.add(i);
+  t.equal(s.length, 5);
+  t.equal(s.dropped, 2);
+  t.same([...s.view()], [0, 1, 2, 3, 4]);
+});
+
+t.test('/proc/<pid>/stat: utime + stime, also when the command name has spaces and parentheses', async (t) => {
+  const line = '12345 (node (worker) x) S 1 12345 12345 0 -1 4194560 5000 0 0 0 250 75 0 0 20 0 11 0 100 1000000 2500 18446744073709551615';
+  t.equal(parseStatTicks(line), 325);
+  t.throws(() => parseStatTicks('garbage'));
+  t.ok(cpuSeconds(process.pid) > 0, 'this process has used some CPU');
+});
+
+t.test('/proc/<pid>/status: VmRSS in kB', async (t) => {
+  t.equal(parseVmRssKb('Name:\tnode\nVmPeak:\t  999 kB\nVmRSS:\t   57344 kB\nRssAnon:\t 1 kB\n'), 57344);
+  t.ok(Number.isNaN(parseVmRssKb('Name:\tzombie\n')));
+  t.equal(parseStatusKb('VmRSS:\t 100 kB\nRssAnon:\t   60 kB\nRssFile:\t 40 kB\n', 'RssAnon'), 60);
+  t.ok(rssKb(process.pid) > 1000, 'this process has a resident set');
+});
+
+t.test('/proc/net/tcp: ports and kernel queues', async (t) => {
+  const text = [
+    '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
+    '   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0 100 0 0 10 0',
+    '   1: 0100007F:9C40 0100007F:1F90 01 0003A000:00000010 01:00000014 00000000     0        0 2 1 0 20 4 30 10 -1',
+  ].join('\n');
+  const rows = parseProcNetTcp(text);
+  t.equal(rows.length, 2);
+  t.same(rows[0], { localPort: 8080, remotePort: 0, state: 0x0a, txQueue: 0, rxQueue: 0 });
+  t.same(rows[1], { localPort: 40000, remotePort: 8080, state: 1, txQueue: 0x3a000, rxQueue: 16 });
+});
+
+t.test('/proc/stat and /proc/cpuinfo', async (t) => {
+  t.equal(parseProcStatBusyTicks('cpu  100 5 50 1000 20 3 2 7 0 0\ncpu0 1 2 3\n'), 100 + 5 + 50 + 3 + 2 + 7);
+  t.equal(parseCpuModel('processor\t: 0\nmodel name\t: AMD EPYC 7B13\n'), 'AMD EPYC 7B13');
+  t.equal(parseCpuModel('processor\t: 0\nModel\t\t: Raspberry Pi 4 Model B Rev 1.4\n'), 'Raspberry Pi 4 Model B Rev 1.4');
+});
+
+t.test('the payload carries its send time and sequence as fixed-width digits and stays valid JSON', async (t) => {
+  const p = payloadTemplate(200);
+  t.equal(p.length, 200);
+  stamp(p, 0, 2_612_345_678, 42);
+  t.equal(sentAtUs(p), 2_612_345_678);
+  const doc = JSON.parse(p.toString('utf8')) as { t: string; s: string };
+  t.equal(Number(doc.t), 2_612_345_678);
+  t.equal(Number(doc.s), 42);
+  const b = Buffer.alloc(4);
+  writeDigits(b, 0, 4, 7);
+  t.equal(b.toString(), '0007');
+  t.equal(readDigits(b, 0, 4), 7);
+  t.ok(Number.isNaN(sentAtUs(Buffer.from('{}'))));
+});
+
+t.test('pre-encoded PUBLISH packets are what mqtt-packet parses', async (t) => {
+  for (const qos of [0, 1] as const) {
+    const payload = payloadTemplate(200);
+    const tpl = new PublishTemplate('devices/iot_dev_000000000001/telemetry', payload, qos);
+    const buf = Buffer.alloc(tpl.length * 2);
+    tpl.writeInto(buf, 0, 7);
+    tpl.writeInto(buf, tpl.length, 8);
+    const parser = mqttPacket.parser({ protocolVersion: 4 });
+    const got: mqttPacket.IPublishPacket[] = [];
+    parser.on('packet', (p) => got.push(p as mqttPacket.IPublishPacket));
+    parser.parse(buf);
+    t.equal(got.length, 2, `qos ${qos}: two packets`);
+    t.equal(got[0]?.topic, 'devices/iot_dev_000000000001/telemetry');
+    t.equal(got[0]?.qos, qos);
+    t.same(got[1]?.payload, payload);
+    if (qos === 1) t.same(got.map((p) => p.messageId), [7, 8]);
+  }
+  for (const n of [0, 127, 128, 16_383, 16_384, 2_097_151, 2_097_152]) {
+    const b = Buffer.alloc(4);
+    t.equal(writeVarint(b, 0, n), varintLength(n), `varint length of ${n}`);
+  }
+});
+
+t.test('CPU profile: self time per function and module, cut to a window', async (t) => {
+  const profile: CpuProfile = {
+    startTime: 1_000,
+    endTime: 1_000 + 40,
+    nodes: [
+      { id: 1, callFrame: { functionName: '(root)', url: '', lineNumber: -1 }, children: [2, 3] },
+      { id: 2, callFrame: { functionName: 'deliver', url: 'file:///x/node_modules/aedes/lib/client.js', lineNumber: 9 }, children: [4] },
+      { id: 3, callFrame: { functionName: 'stage', url: 'file:///x/dist/src/uplink/outbox.js', lineNumber: 99 } },
+      { id: 4, callFrame: { functionName: 'writev', url: '', lineNumber: -1 } },
+    ],
+    samples: [2, 2, 3, 4],
+    timeDeltas: [10, 10, 10, 10],
+  };
+  const { total, functions, modules } = selfTimes(profile);
+  t.equal(total, 0.04);
+  t.equal(functions[0]?.name, 'deliver');
+  t.equal(functions[0]?.module, 'aedes');
+  t.equal(functions[0]?.location, 'aedes/lib/client.js:10');
+  t.equal(modules.find((m) => m.module === 'ways-edge src/uplink/outbox.ts')?.selfMs, 0.01);
+  const cut = sliceProfile(profile, 1_025, 1_045);
+  t.same(cut?.samples, [3, 4], 'samples at t=1030 and t=1040');
+  t.equal(sliceProfile(profile, 5_000, 6_000), undefined);
+  t.equal(moduleOf('node:internal/stream_base_commons'), 'node:internal');
+  t.equal(moduleOf('file:///a/node_modules/@koa/router/lib/router.js'), '@koa/router');
+});

@@ -1,0 +1,128 @@
+import t, { type Test } from 'tap';
+import type { AcceptedMessage } from '../../src/broker/ingest.js';
+import { Store } from '../../src/store/store.js';
+import { GroupCommit } from '../../src/store/group-commit.js';
+import { createLogger } from '../../src/log.js';
+import { Outbox } from '../../src/uplink/outbox.js';
+import { Batcher, type BatcherOptions } from '../../src/uplink/batcher.js';
+import type { Link } from '../../src/uplink/bridge.js';
+import { removeDir, tempDir } from '../helpers/gateway.js';
+import { decodeBatch } from './helpers/decode.js';
+import { telemetry } from './helpers/devices.js';
+
+const log = createLogger('silent');
+
+/** A connection whose PUBACKs the test hands out itself, in any order. */
+class FakeLink {
+  up = true;
+  /** Acknowledge every publish at once (a cloud that keeps up). */
+  autoAck = false;
+  readonly sent: Array<{ topic: string; payload: Buffer; ack: () => void; fail: (e: Error) => void }> = [];
+  private waiters: Array<{ n: number; resolve: () => void }> = [];
+  publish(topic: string, payload: Buffer): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.sent.push({ topic, payload, ack: resolve, fail: reject });
+      if (this.autoAck) setImmediate(resolve);
+      for (const w of [...this.waiters]) if (this.sent.length >= w.n) { this.waiters.splice(this.waiters.indexOf(w), 1); w.resolve(); }
+    });
+  }
+  destroy(): void { this.up = false; }
+  /** Resolves once `n` publishes have been made on this link. */
+  published(n: number): Promise<void> {
+    return this.sent.length >= n ? Promise.resolve() : new Promise((resolve) => this.waiters.push({ n, resolve }));
+  }
+  batchIds(): string[] { return this.sent.map((s) => decodeBatch(s.payload).batch_id); }
+}
+
+interface Setup { outbox: Outbox; batcher: Batcher; accept: (n: number, receivedAt?: number) => Promise<void>; acceptOne: (m: AcceptedMessage) => Promise<void> }
+
+async function setup(t: Test, opts: Partial<BatcherOptions> = {}): Promise<Setup> {
+  const dir = tempDir();
+  const store = new Store(dir);
+  await store.start();
+  const commits = new GroupCommit(store.raw);
+  const outbox = new Outbox({ store, log, maxBytes: 0, maxAgeHours: 0 });
+  await outbox.start();
+  const batcher = new Batcher({
+    outbox, log, mode: 'batch', gzip: false, gatewayId: 'gw', batchTopic: 'devices/gw/telemetry',
+    maxMessages: 10, maxPacketBytes: 100_000, maxAgeMs: 3_600_000, inflight: 3, rateLimit: 0, ...opts,
+  });
+  t.teardown(async () => { batcher.stop(); await outbox.stop(); await store.stop(); removeDir(dir); });
+  let n = 0;
+  const accept = async (count: number, receivedAt = Date.now()): Promise<void> => {
+    await Promise.all(Array.from({ length: count }, () => commits.commit(outbox.stage({ deviceId: 'iot_dev_aaaaaaaaaaaa', topic: 'devices/iot_dev_aaaaaaaaaaaa/telemetry', payload: telemetry(n++), qos: 1, receivedAt }))));
+  };
+  return { outbox, batcher, accept, acceptOne: (m) => commits.commit(outbox.stage(m)) };
+}
+
+const removed = (outbox: Outbox, count: number): Promise<void> => new Promise((resolve) => {
+  if (outbox.count === count) { resolve(); return; }
+  const off = outbox.events.on('removed', () => { if (outbox.count === count) { off(); resolve(); } });
+});
+
+t.test('full batches go at once; at most `inflight` await their PUBACK', async (t) => {
+  const { outbox, batcher, accept } = await setup(t);
+  await accept(100);
+  const link = new FakeLink();
+  batcher.online(link as unknown as Link);
+  await link.published(3);
+  await new Promise((r) => setImmediate(r));
+  t.equal(link.sent.length, 3, 'three in flight, no more');
+  t.same(link.batchIds(), ['gw:0000000000000001', 'gw:000000000000000b', 'gw:0000000000000015']);
+  link.sent[0]?.ack();
+  await link.published(4);
+  t.equal(batcher.inflightCount, 3, 'an ack makes room for the next');
+  await removed(outbox, 90);
+  t.equal(outbox.head, 11);
+});
+
+t.test('an overtaking PUBACK waits for the earlier one; a reconnect resends from the oldest unacknowledged entry', async (t) => {
+  const { outbox, batcher, accept } = await setup(t);
+  await accept(30);
+  const first = new FakeLink();
+  batcher.online(first as unknown as Link);
+  await first.published(3);
+  first.sent[1]?.ack();
+  first.sent[2]?.ack();
+  await new Promise((r) => setImmediate(r));
+  t.equal(outbox.count, 30, 'batches 2 and 3 acknowledged, but batch 1 is not: nothing leaves yet');
+  batcher.offline();
+  const second = new FakeLink();
+  batcher.online(second as unknown as Link);
+  await second.published(3);
+  t.same(second.batchIds(), first.batchIds(), 'the same batches again, same ids');
+  second.sent[0]?.ack();
+  await removed(outbox, 20);
+  for (const s of second.sent.slice(1)) s.ack();
+  await removed(outbox, 0);
+  t.pass('all acknowledged in order, all removed');
+});
+
+t.test('a partial batch waits for more or for its age', async (t) => {
+  const { outbox, batcher, accept } = await setup(t, { maxAgeMs: 60_000 });
+  const link = new FakeLink();
+  batcher.online(link as unknown as Link);
+  await accept(4);
+  await accept(5);
+  t.equal(link.sent.length, 0, '9 fresh messages: below the count, younger than the age');
+  await accept(1);
+  await link.published(1);
+  t.equal(decodeBatch(link.sent[0]?.payload ?? Buffer.alloc(0)).messages.length, 10, 'the tenth completes a batch');
+  await accept(2, Date.now() - 61_000);
+  await link.published(2);
+  t.equal(decodeBatch(link.sent[1]?.payload ?? Buffer.alloc(0)).messages.length, 2, 'old enough: a partial batch leaves');
+  void outbox;
+});
+
+t.test('an entry too large for any publish is dropped in its turn, counted, and sending goes on', async (t) => {
+  const { outbox, batcher, accept, acceptOne } = await setup(t, { maxPacketBytes: 600, maxAgeMs: 0 });
+  await accept(2);
+  await acceptOne({ deviceId: 'iot_dev_aaaaaaaaaaaa', topic: 'devices/iot_dev_aaaaaaaaaaaa/telemetry', payload: Buffer.alloc(2000, 0x41), qos: 1, receivedAt: Date.now() });
+  await accept(2);
+  const link = new FakeLink();
+  link.autoAck = true;
+  batcher.online(link as unknown as Link);
+  await removed(outbox, 0);
+  t.equal(outbox.droppedTotal, 1, 'one dropped (too_large)');
+  t.same(link.sent.flatMap((s) => decodeBatch(s.payload).messages.map((m) => m.seq)), [1, 2, 4, 5], 'the others, in order');
+});

@@ -1,0 +1,157 @@
+import t from 'tap';
+import { Store } from '../../src/store/store.js';
+import { GroupCommit } from '../../src/store/group-commit.js';
+import { createLogger } from '../../src/log.js';
+import { Outbox } from '../../src/uplink/outbox.js';
+import type { AcceptedMessage } from '../../src/broker/ingest.js';
+import { removeDir, tempDir } from '../helpers/gateway.js';
+import { telemetry } from './helpers/devices.js';
+
+const log = createLogger('silent');
+
+interface Harness { store: Store; commits: GroupCommit; outbox: Outbox; close(): Promise<void> }
+
+/** A store and an outbox as the gateway wires them: the broker's part is `accept` (stage + synced group commit). */
+async function open(dir: string, caps: { maxBytes?: number; maxAgeHours?: number } = {}): Promise<Harness> {
+  const store = new Store(dir);
+  await store.start();
+  const commits = new GroupCommit(store.raw);
+  const outbox = new Outbox({ store, log, maxBytes: caps.maxBytes ?? 0, maxAgeHours: caps.maxAgeHours ?? 0 });
+  await outbox.start();
+  return { store, commits, outbox, async close() { await outbox.stop(); await store.stop(); } };
+}
+
+function message(deviceId: string, n: number, receivedAt = Date.now()): AcceptedMessage {
+  return { deviceId, topic: `devices/${deviceId}/telemetry`, payload: telemetry(n), qos: 1, receivedAt };
+}
+
+/** Accepts messages the way the broker's intake does: stage synchronously, then one synced commit each. */
+async function accept(h: Harness, msgs: AcceptedMessage[]): Promise<void> {
+  await Promise.all(msgs.map((m) => h.commits.commit(h.outbox.stage(m))));
+}
+
+const devices = ['iot_dev_aaaaaaaaaaaa', 'iot_dev_bbbbbbbbbbbb', 'iot_dev_cccccccccccc'];
+const load = (count: number, at?: (i: number) => number): AcceptedMessage[] =>
+  Array.from({ length: count }, (_, i) => message(devices[i % devices.length] as string, i, at?.(i)));
+
+t.test('entries are kept in sequence order with per-device numbers, and accounted incrementally', async (t) => {
+  const dir = tempDir();
+  t.teardown(() => removeDir(dir));
+  const h = await open(dir);
+  await accept(h, load(30));
+  t.equal(h.outbox.count, 30);
+  const entries = await h.outbox.read(0, 100);
+  t.same(entries.map((e) => e.seq), Array.from({ length: 30 }, (_, i) => i + 1), 'outbox seq 1..30');
+  t.equal(h.outbox.bytes, entries.reduce((a, e) => a + e.size, 0), 'bytes = sum of key + value sizes');
+  t.same(entries.filter((e) => e.deviceId === devices[1]).map((e) => e.deviceSeq), Array.from({ length: 10 }, (_, i) => i + 1), 'per-device seq 1..10');
+  t.match(JSON.parse((entries[4] as { payload: Buffer }).payload.toString()), { n: 4 }, 'the payload as the device sent it');
+
+  t.equal(h.outbox.remove(entries.slice(0, 10)), 10, 'acknowledged: removed');
+  t.equal(h.outbox.count, 20);
+  t.equal(h.outbox.head, 11);
+  t.equal(h.outbox.remove(entries.slice(0, 10)), 0, 'removing twice removes nothing');
+  t.same((await h.outbox.read(0, 100)).map((e) => e.seq)[0], 11, 'reads start at the head');
+  await h.outbox.settled();
+  t.equal(h.outbox.bytes, (await h.outbox.read(0, 100)).reduce((a, e) => a + e.size, 0));
+  await h.close();
+});
+
+t.test('numbering stays monotonic across restarts, also when the outbox was emptied', async (t) => {
+  const dir = tempDir();
+  t.teardown(() => removeDir(dir));
+  let h = await open(dir);
+  await accept(h, load(9));
+  h.outbox.remove(await h.outbox.read(0, 100));
+  t.equal(h.outbox.count, 0);
+  const id = h.outbox.outboxId;
+  t.match(id, /^[0-9a-f]{16}$/);
+  await h.close();
+
+  h = await open(dir);
+  t.equal(h.outbox.outboxId, id, 'the outbox id is kept');
+  t.equal(h.outbox.count, 0);
+  await accept(h, load(3));
+  const entries = await h.outbox.read(0, 10);
+  t.same(entries.map((e) => e.seq), [10, 11, 12], 'outbox seq continues after the removed ones (batch ids never repeat)');
+  t.same(entries.map((e) => e.deviceSeq), [4, 4, 4], 'per-device seq continues');
+  await h.close();
+});
+
+t.test('after a restart the backlog is counted in the background, exactly, while acks go on', async (t) => {
+  const dir = tempDir();
+  t.teardown(() => removeDir(dir));
+  let h = await open(dir);
+  for (let i = 0; i < 5; i++) await accept(h, load(1000));
+  const bytes = h.outbox.bytes;
+  await h.close();
+
+  h = await open(dir);
+  t.equal(h.outbox.exact, false, 'start does not wait for the count');
+  const first = await h.outbox.read(0, 1500);
+  h.outbox.remove(first);
+  await accept(h, load(10));
+  await h.outbox.settled();
+  t.equal(h.outbox.exact, true);
+  t.equal(h.outbox.count, 5000 - 1500 + 10);
+  const all = await h.outbox.read(0, 10_000);
+  t.equal(all.length, h.outbox.count);
+  t.equal(h.outbox.bytes, all.reduce((a, e) => a + e.size, 0), 'bytes exact');
+  t.ok(h.outbox.bytes < bytes);
+  await h.close();
+});
+
+t.test('past the byte cap the oldest entries go, counted per device, and the outbox stays within the cap', async (t) => {
+  const dir = tempDir();
+  t.teardown(() => removeDir(dir));
+  const cap = 50_000;
+  const h = await open(dir, { maxBytes: cap });
+  let maxSeen = 0;
+  for (let round = 0; round < 20; round++) {
+    await accept(h, load(100));
+    await h.outbox.settled();
+    maxSeen = Math.max(maxSeen, h.outbox.bytes);
+  }
+  t.ok(maxSeen <= cap, `bytes stayed within the cap once each drop pass ran (max ${maxSeen} <= ${cap})`);
+  const left = await h.outbox.read(0, 10_000);
+  t.equal(left.length, h.outbox.count);
+  t.equal(h.outbox.bytes, left.reduce((a, e) => a + e.size, 0));
+  t.equal(h.outbox.droppedTotal + h.outbox.count, 2000, 'every entry is either still there or counted as dropped');
+  t.same(left.map((e) => e.seq), Array.from({ length: left.length }, (_, i) => 2001 - left.length + i), 'what is left is the newest, contiguous');
+  const byDevice = h.outbox.droppedByDevice();
+  t.equal(Object.values(byDevice).reduce((a, b) => a + b, 0), h.outbox.droppedTotal);
+  t.ok(devices.every((d) => (byDevice[d] ?? 0) > 0), 'per device');
+  await h.close();
+
+  const again = await open(dir, { maxBytes: cap });
+  t.same(again.outbox.droppedByDevice(), byDevice, 'drop counters are persisted');
+  await again.close();
+});
+
+t.test('the age cap drops what is older, counted as dropped', async (t) => {
+  const dir = tempDir();
+  t.teardown(() => removeDir(dir));
+  const h = await open(dir, { maxAgeHours: 1 });
+  const now = Date.now();
+  await accept(h, load(50, (i) => (i < 20 ? now - 2 * 3_600_000 : now - 60_000)));
+  t.ok(h.outbox.oldestAgeSeconds() > 7000);
+  t.equal(await h.outbox.prune(), 20);
+  t.equal(h.outbox.count, 30);
+  t.equal(h.outbox.droppedTotal, 20);
+  await h.outbox.settled();
+  t.ok(h.outbox.oldestAgeSeconds() < 120, 'the oldest age follows the head');
+  t.equal(await h.outbox.prune(), 0, 'nothing more to prune');
+  await h.close();
+});
+
+t.test('a failed commit leaves no trace in the accounting', async (t) => {
+  const dir = tempDir();
+  t.teardown(() => removeDir(dir));
+  const h = await open(dir);
+  await accept(h, load(5));
+  const m = message('iot_dev_aaaaaaaaaaaa', 99);
+  h.outbox.stage(m);
+  h.outbox.stageFailed(m);
+  t.equal(h.outbox.count, 5);
+  t.equal(h.outbox.bytes, (await h.outbox.read(0, 10)).reduce((a, e) => a + e.size, 0));
+  await h.close();
+});
