@@ -144,6 +144,7 @@ export class Gateway {
       const apiDeps = {
         config: this.config, log: this.log, registry: this.registry, presence: this.presence, apiKeys: this.apiKeys,
         meter: this.meter, tls: this.tls, readiness: this.readiness, stats: this.stats, startedAt: this.startedAt,
+        mqttPort: () => this.mqttPort,
       };
       this.broker = new BrokerService({
         config: this.config, log: this.log, store: this.store, commits: this.commits, tls: this.tls, registry: this.registry, apiKeys: this.apiKeys,

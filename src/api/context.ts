@@ -23,6 +23,8 @@ export interface ApiDeps {
   /** Parts that report into /stats; each is optional until its service exists. */
   stats: StatsSources;
   startedAt: Date;
+  /** The MQTT TLS port actually listening (differs from config when mqtt.port is 0). */
+  mqttPort: () => number;
 }
 
 export interface ApiState { principal?: ApiKeyPrincipal }

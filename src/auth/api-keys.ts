@@ -53,8 +53,9 @@ export class ApiKeys implements Service {
     const { key } = await this.create('admin', ['admin']);
     await writeFile(file, key + '\n', { mode: 0o600 });
     await chmod(file, 0o600);
-    // The key goes to the console once, deliberately outside the JSON log stream (journald would keep it).
-    process.stderr.write(`\nways-edge: first start — admin API key (shown once, also in ${file}):\n  ${key}\n\n`);
+    // The key goes to an interactive console once, outside the JSON log stream. Under systemd stderr
+    // is the journal, which would keep it: there the installer reads admin.key instead.
+    if (process.env.JOURNAL_STREAM === undefined) process.stderr.write(`\nways-edge: first start — admin API key (shown once, also in ${file}):\n  ${key}\n\n`);
     this.deps.log.info({ event: 'admin_key_created', file }, 'created the first admin API key');
   }
 

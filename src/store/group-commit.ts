@@ -51,9 +51,11 @@ export class GroupCommit {
       this.waiters = [];
       for (const c of this.contributors) for (const op of c.pendingOps()) ops.push(op);
       try {
-        if (ops.length > 0) await this.db.batch(ops, { sync: true });
-        this.counters.batches += 1;
-        this.counters.ops += ops.length;
+        if (ops.length > 0) {
+          await this.db.batch(ops, { sync: true });
+          this.counters.batches += 1;
+          this.counters.ops += ops.length;
+        }
         for (const w of waiters) w.resolve();
       } catch (err) {
         for (const c of this.contributors) c.commitFailed();

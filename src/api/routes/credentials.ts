@@ -13,7 +13,7 @@ export function credentialsRouter(deps: ApiDeps): Router<ApiState> {
     ctx.body = {
       host,
       hosts,
-      port: mqtt.port,
+      port: deps.mqttPort() || mqtt.port,
       protocol: 'mqtts',
       tls_versions: ['TLSv1.2', 'TLSv1.3'],
       mqtt_versions: ['3.1', '3.1.1'],
