@@ -26,9 +26,16 @@ export function addUsage(into: UsageCounters, from: UsageCounters): UsageCounter
 
 /** Calendar day `YYYY-MM-DD` of `when` in `timeZone` ('' = the system zone). */
 export function dayOf(when: Date, timeZone: string): string {
+  // Called for every message: Intl formatting costs ~1 µs, so the answer is kept for the second.
+  const second = Math.floor(when.getTime() / 1000);
+  if (second === lastDay.second && timeZone === lastDay.timeZone) return lastDay.day;
   const fmt = dayFormatters.get(timeZone) ?? makeFormatter(timeZone);
-  return fmt.format(when);
+  const day = fmt.format(when);
+  lastDay = { second, timeZone, day };
+  return day;
 }
+
+let lastDay = { second: Number.NaN, timeZone: '', day: '' };
 
 const dayFormatters = new Map<string, Intl.DateTimeFormat>();
 function makeFormatter(timeZone: string): Intl.DateTimeFormat {
