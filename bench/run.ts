@@ -27,8 +27,15 @@ import { flood } from './scenarios/flood.js';
 import { connections } from './scenarios/connections.js';
 import { profileGateway } from './scenarios/profile.js';
 
+const T0 = performance.now();
+
 function log(line: string): void {
   process.stdout.write(`${line}\n`);
+}
+
+/** A phase header, with the time since the bench started. */
+function phase(title: string): void {
+  log(`${title}  [+${((performance.now() - T0) / 1000).toFixed(0)} s]`);
 }
 
 /** Phase 1: both brokers side by side under the same load (scenarios 1, 2, 4, 5 and idle footprint). */
@@ -53,7 +60,7 @@ async function sideBySide(ctx: Ctx, env: BenchEnv, state: { gatewayHasBroker: bo
     if (!state.gatewayHasBroker) ctx.report.note('The gateway under test had no MQTT listener (no "mqtt_listening" log): its MQTT figures are missing from this run.');
     const targets: BrokerTarget[] = [mosquittoTarget(env, mosq), ...(state.gatewayHasBroker ? [gatewayTarget(env, gw)] : [])];
     if (want('footprint')) {
-      ctx.log('6. footprint: idle');
+      phase('6. footprint: idle');
       // Both measured, broker or not: the footprint is the whole gateway process.
       await idleFootprint(ctx, [mosquittoTarget(env, mosq), gatewayTarget(env, gw)], env.fill.ids.length);
     }
@@ -71,17 +78,17 @@ async function sideBySide(ctx: Ctx, env: BenchEnv, state: { gatewayHasBroker: bo
         const { ms } = await rig.connect(devices(env, 0, s.devices));
         ctx.log(`${t.label}: ${s.devices} devices and 1 subscriber connected in ${ms.toFixed(0)} ms`);
       }
-      ctx.log('1./2. throughput and latency (alternating brokers)');
+      phase('1./2. throughput and latency (alternating brokers)');
       await mqttLoad(ctx, rigs, probe);
       const gwRig = rigs.find((r) => r.target.label === 'ways-edge');
       if (want('ingest') && gwRig && probe && cloud) {
-        ctx.log('4. ingest to cloud: backlog drain after an outage');
+        phase('4. ingest to cloud: backlog drain after an outage');
         await drain(ctx, { rig: gwRig, cloud, probe: probe.worker, gw });
       }
       for (const rig of rigs) await rig.disconnect();
     }
     if (want('rest')) {
-      ctx.log('5. REST');
+      phase('5. REST');
       await restLoad(ctx, { gw, ids: env.fill.ids.slice(0, s.devices), caPem: env.certs.caPem });
     }
   } finally {
@@ -101,7 +108,6 @@ async function main(): Promise<void> {
   const report = new Report();
   const ctx: Ctx = { settings, report, log };
   const started = new Date();
-  const t0 = performance.now();
   const root = mkdtempSync(path.join(os.tmpdir(), 'ways-edge-bench-'));
   const m = machine();
   const vers = versions(mosquittoVersion());
@@ -117,19 +123,19 @@ async function main(): Promise<void> {
     const state = { gatewayHasBroker: true };
     await sideBySide(ctx, env, state);
     if (settings.only.has('flood') && state.gatewayHasBroker) {
-      log('1b. flood with the default per-device rate limit');
+      phase('1b. flood with the default per-device rate limit');
       await flood(ctx, env);
     }
     if (settings.only.has('connections')) {
-      log('3. idle TLS connections');
+      phase('3. idle TLS connections');
       await connections(ctx, env);
     }
     if (settings.only.has('startup')) {
-      log('6. footprint: start to ready');
+      phase('6. footprint: start to ready');
       await startupTime(ctx, root, gatewayEnv(env, { uplink: false }));
     }
     if (settings.only.has('profile') && state.gatewayHasBroker) {
-      log('profile: the gateway under the QoS 1 load with --cpu-prof');
+      phase('profile: the gateway under the QoS 1 load with --cpu-prof');
       await profileGateway(ctx, env);
     }
   } catch (err) {
@@ -140,7 +146,7 @@ async function main(): Promise<void> {
     if (left.length > 0) log(`still running after stop: ${left.join(', ')}`);
     rmSync(root, { recursive: true, force: true });
   }
-  const minutes = (performance.now() - t0) / 60_000;
+  const minutes = (performance.now() - T0) / 60_000;
   const table = report.markdown();
   log('');
   log(table);

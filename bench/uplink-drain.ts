@@ -83,7 +83,7 @@ async function drain(messages: number, settings: Record<string, string>): Promis
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {
     WAYS_EDGE_DATA_DIR: dataDir, WAYS_EDGE_API_HOST: '127.0.0.1', WAYS_EDGE_API_PORT: '0', WAYS_EDGE_MQTT_HOST: '127.0.0.1', WAYS_EDGE_MQTT_PORT: '0',
-    WAYS_EDGE_LOG_LEVEL: 'error', WAYS_EDGE_CLOUD_URL: `mqtt://127.0.0.1:${port}`, WAYS_EDGE_CLOUD_USERNAME: 'iot_dev_benchgateway',
+    WAYS_EDGE_LOG_LEVEL: 'error', WAYS_EDGE_DISCOVERY_ENABLED: 'false', WAYS_EDGE_CLOUD_URL: `mqtt://127.0.0.1:${port}`, WAYS_EDGE_CLOUD_USERNAME: 'iot_dev_benchgateway',
     WAYS_EDGE_CLOUD_RECONNECT_MIN_MS: '20', WAYS_EDGE_CLOUD_RECONNECT_MAX_MS: '50', ...settings,
   };
   const config = loadConfig({ env, cwd: dataDir });

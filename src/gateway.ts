@@ -1,9 +1,10 @@
+import { X509Certificate } from 'node:crypto';
 import type { GatewayConfig } from './config/schema.js';
 import type { Logger } from './log.js';
 import type { Service } from './lifecycle.js';
-import { Store } from './store/store.js';
+import { Store, asStoreFailure } from './store/store.js';
 import { GroupCommit } from './store/group-commit.js';
-import { loadOrCreateTls, type TlsMaterial } from './certs/tls-material.js';
+import { checkTlsMaterial, loadOrCreateTls, type TlsMaterial } from './certs/tls-material.js';
 import { ApiKeys } from './auth/api-keys.js';
 import { DeviceRegistry } from './devices/registry.js';
 import { Presence } from './devices/presence.js';
@@ -31,12 +32,14 @@ import { Uplink } from './uplink/uplink.js';
 import { EventHub } from './api/events/hub.js';
 import { eventsRouter } from './api/routes/events.js';
 import { dashboardRouter, loadDashboard } from './api/routes/dashboard.js';
+import { MdnsDiscovery } from './discovery/mdns.js';
+import { announcedServices } from './discovery/records.js';
 
 /**
  * The composition root: builds every service, starts them in order and stops them in reverse.
  * It is the only place that knows the order:
  *   store → certificates → API keys → devices → metering → health → outbox → MQTT broker → uplink →
- *   API listener → jobs.
+ *   API listener → mDNS discovery → jobs.
  * The outbox is ready before the broker takes the first message; the uplink (cloud link, downlink of
  * commands through the broker) runs only while the broker does.
  */
@@ -75,13 +78,16 @@ export class Gateway {
   /** Every route the API serves (the OpenAPI test compares them with the document). */
   apiRoutes: RouteEntry[] = [];
   private api: ApiServer | undefined;
+  private discoveryService: MdnsDiscovery | undefined;
+  /** Certificate reloads run one at a time (two quick SIGHUPs must not interleave). */
+  private reloading: Promise<unknown> = Promise.resolve();
   private readonly started: Service[] = [];
   private stopping: Promise<void> | undefined;
 
   /** `opts.now` replaces the clock of metering, the quota period and certificate checks (tests cross a month with it). */
   constructor(readonly config: GatewayConfig, readonly log: Logger, opts: { now?: () => Date } = {}) {
     const now = opts.now ?? ((): Date => new Date());
-    this.store = new Store(config.data_dir);
+    this.store = new Store(config.data_dir, { log });
     this.commits = new GroupCommit(this.store.raw);
     this.apiKeys = new ApiKeys({ store: this.store, dataDir: config.data_dir, log });
     this.registry = new DeviceRegistry({ store: this.store, maxDevices: config.quota.max_devices });
@@ -125,6 +131,8 @@ export class Gateway {
   get mqttPlainPort(): number { return this.broker?.plainPort ?? 0; }
   /** The cloud uplink while it runs (undefined when cloud.url is empty). */
   get uplink(): Uplink | undefined { return this.uplinkService; }
+  /** The mDNS announcements while they run (undefined when discovery.enabled is false). */
+  get discovery(): MdnsDiscovery | undefined { return this.discoveryService; }
   get tlsMaterial(): TlsMaterial {
     if (!this.tls) throw new Error('gateway not started');
     return this.tls;
@@ -143,7 +151,7 @@ export class Gateway {
       if (this.outbox) await this.run(this.outbox);
       const apiDeps = {
         config: this.config, log: this.log, registry: this.registry, presence: this.presence, apiKeys: this.apiKeys,
-        meter: this.meter, tls: this.tls, readiness: this.readiness, stats: this.stats, startedAt: this.startedAt,
+        meter: this.meter, tls: () => this.tlsMaterial, readiness: this.readiness, stats: this.stats, startedAt: this.startedAt,
         mqttPort: () => this.mqttPort,
       };
       this.broker = new BrokerService({
@@ -171,13 +179,62 @@ export class Gateway {
       this.api = new ApiServer({ app: koa, config: this.config, tls: this.tls, log: this.log });
       await this.run(this.api);
       this.readiness.set('api', true);
+      if (this.config.discovery.enabled) {
+        // After the listeners, with the ports they actually got: nothing is announced before it answers.
+        const { gateway, mqtt, api } = this.config;
+        this.discoveryService = new MdnsDiscovery({
+          log: this.log,
+          services: announcedServices({ gatewayName: gateway.name, mqtt: { host: mqtt.host, port: this.mqttPort }, api: { host: api.host, port: this.apiPort, tls: api.tls } }),
+        });
+        await this.run(this.discoveryService);
+      }
       // Last to start, first to stop: no job runs against a service that is not up.
       await this.run(this.jobs);
     } catch (err) {
       await this.stop();
-      throw err;
+      // A damaged table is found only when a service first reads it: say so clearly (src/store/store.ts).
+      throw asStoreFailure(err, this.store.location);
     }
     this.log.info({ event: 'ready', devices: this.registry.count, start_ms: Math.round(performance.now() - t0) }, 'gateway ready');
+  }
+
+  /**
+   * SIGHUP: re-reads the certificate files (tls.cert_file/key_file/ca_file, or the generated ones in
+   * data_dir/certs) and, when they are sound, gives them to the MQTT TLS listener and the HTTPS API.
+   * Connections already up keep their session; new handshakes get the new certificate, and
+   * GET /credentials hands out the new CA. Bad files are logged and the current certificate stays.
+   * Resolves to whether the new material is in use.
+   */
+  reloadCertificates(): Promise<boolean> {
+    const run = this.reloading.then(() => this.reloadCertificatesNow());
+    this.reloading = run.catch(() => undefined);
+    return run;
+  }
+
+  private async reloadCertificatesNow(): Promise<boolean> {
+    const current = this.tls;
+    if (!current || this.stopping) {
+      this.log.warn({ event: 'certificates_reload_skipped' }, 'certificate reload skipped: the gateway is not running');
+      return false;
+    }
+    let next: TlsMaterial;
+    try {
+      next = await loadOrCreateTls(this.config, this.log);
+      checkTlsMaterial(next);
+    } catch (err) {
+      const message = (err as Error).message;
+      this.log.error({ event: 'certificates_reload_failed', error: message }, `certificate reload failed, the current certificate stays in use: ${message}`);
+      return false;
+    }
+    this.broker?.setTls(next);
+    this.api?.setTls(next);
+    this.tls = next;
+    this.health.checkCertificate();
+    this.log.info({
+      event: 'certificates_reloaded', cert_file: next.certFile, fingerprint256: new X509Certificate(next.certPem).fingerprint256,
+      not_after: next.notAfter.toISOString(), ca_changed: next.caPem !== current.caPem,
+    }, 'certificates reloaded: new connections get the new certificate, connected clients stay connected');
+    return true;
   }
 
   private async run(service: Service): Promise<void> {

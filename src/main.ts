@@ -6,6 +6,8 @@ import { isGatewayError } from './errors.js';
 import { parseArgs, stringOption } from './cli/args.js';
 import { HELP } from './cli/help.js';
 import { keysCommand } from './cli/keys.js';
+import { backupCommand, restoreCommand } from './cli/backup.js';
+import { repairStoreCommand } from './cli/repair-store.js';
 import { VERSION } from './version.js';
 
 /** Exit codes: 0 clean stop, 1 runtime failure, 2 bad usage or bad configuration. */
@@ -22,6 +24,15 @@ async function main(argv: readonly string[]): Promise<number> {
       return 0;
     case 'keys':
       await keysCommand(config, sub, name, stringOption(args, 'scopes'));
+      return 0;
+    case 'backup':
+      await backupCommand(config, sub, args.options.has('gzip'));
+      return 0;
+    case 'restore':
+      await restoreCommand(config, sub, args.options.has('force'));
+      return 0;
+    case 'repair-store':
+      await repairStoreCommand(config);
       return 0;
     case 'start':
       return runGateway(config);
@@ -45,6 +56,9 @@ async function runGateway(config: ReturnType<typeof loadConfig>): Promise<number
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
+  // SIGHUP (systemctl reload): new certificate files, no restart, no device dropped. Handled from the
+  // start, since Node's default for SIGHUP is to exit.
+  process.on('SIGHUP', () => { void gateway.reloadCertificates(); });
   await gateway.start();
   return stopped;
 }

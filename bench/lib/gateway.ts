@@ -55,6 +55,8 @@ export class GatewayProcess {
         WAYS_EDGE_MQTT_HOST: '127.0.0.1',
         WAYS_EDGE_MQTT_PORT: '0',
         WAYS_EDGE_CLOUD_URL: '',
+        // mDNS would announce the bench's gateways on the LAN; mosquitto announces nothing either.
+        WAYS_EDGE_DISCOVERY_ENABLED: 'false',
         WAYS_EDGE_LOG_LEVEL: 'info',
         ...this.opts.env,
       },

@@ -33,6 +33,8 @@ export interface Settings {
   /** Time limit of all connection steps of one broker (the gateway's logins are scrypt-bound). */
   connectionTimeMs: number;
   idleCpuMs: number;
+  /** Pause for RSS and start-up work to settle before a memory reading. */
+  settleMs: number;
   startupDevices: number;
   startupRuns: number;
   profileMs: number;
@@ -77,6 +79,7 @@ export function parseSettings(argv: readonly string[]): Settings {
     connectionSteps: quick ? [50, 150] : [1_000, 5_000],
     connectionTimeMs: quick ? 10_000 : 120_000,
     idleCpuMs: quick ? 3_000 : 30_000,
+    settleMs: quick ? 1_000 : 3_000,
     startupDevices: 10_000,
     startupRuns: quick ? 1 : 3,
     profileMs: quick ? 2_000 : 6_000,

@@ -25,7 +25,7 @@ async function measureTarget(ctx: Ctx, env: BenchEnv, target: BrokerTarget): Pro
   const steps: Step[] = [];
   try {
     await pool.ready();
-    await sleep(2_000);
+    await sleep(ctx.settings.settleMs);
     const rss0 = rssKb(target.pid());
     let done = 0;
     let connectedBefore = 0;
@@ -47,7 +47,7 @@ async function measureTarget(ctx: Ctx, env: BenchEnv, target: BrokerTarget): Pro
       const skipped = results.reduce((s, r) => s + r.skipped, 0);
       const retries = results.reduce((s, r) => s + r.retries, 0);
       // Let buffers, GC and the broker's own bookkeeping settle before reading RSS.
-      await sleep(3_000);
+      await sleep(ctx.settings.settleMs);
       const rss = rssKb(target.pid());
       const newOnes = connected - connectedBefore;
       connectedBefore = connected;

@@ -16,7 +16,7 @@ const SC = '6. footprint';
 export async function idleFootprint(ctx: Ctx, targets: readonly BrokerTarget[], registered: number): Promise<void> {
   const by = new Map<string, { rssKb: number; anonKb: number; fileKb: number; cpuPct: number }>();
   // Let start-up work (first health sample, compaction, JIT) settle first.
-  await sleep(3_000);
+  await sleep(ctx.settings.settleMs);
   const t0 = performance.now();
   const cpu0 = targets.map((t) => cpuSeconds(t.pid()));
   await sleep(ctx.settings.idleCpuMs);

@@ -73,6 +73,9 @@ export async function mqttLoad(ctx: Ctx, rigs: readonly Rig[], cloud: CloudProbe
     }
   }
   rows(ctx, results);
+  if (results.has(key('mosquitto', 'qos1'))) {
+    ctx.report.note('mosquitto runs with max_inflight_messages 0 (see "How it measures"): on 2.0.11 its RSS then grows by about 0.5 KB per QoS 1 message delivered and is not given back, which is what its "broker RSS, max" rows show after the first QoS 1 window; with the default window of 20 it stays at 12 MB but QoS 1 delivery stalls (inflight-quota bugs fixed in mosquitto 2.0.13).');
+  }
   const other = [...results.values()].flat().map((r) => r.otherCpuPct);
   if (other.length > 0) {
     const worst = Math.max(...other);

@@ -18,7 +18,8 @@ export interface ApiDeps {
   presence: Presence;
   apiKeys: ApiKeys;
   meter: Meter;
-  tls: TlsMaterial;
+  /** The certificate material in use now (a SIGHUP may replace it). */
+  tls: () => TlsMaterial;
   readiness: Readiness;
   /** Parts that report into /stats; each is optional until its service exists. */
   stats: StatsSources;

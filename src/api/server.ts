@@ -34,6 +34,11 @@ export class ApiServer implements Service {
     this.deps.log.info({ event: 'api_listening', host: api.host, port: this.port, tls: api.tls }, `API listening on ${api.tls ? 'https' : 'http'}://${api.host}:${this.port}`);
   }
 
+  /** New TLS handshakes get this certificate; open connections keep theirs (SIGHUP reload). */
+  setTls(material: TlsMaterial): void {
+    if (this.server instanceof https.Server) this.server.setSecureContext(serverTlsOptions(material));
+  }
+
   async stop(): Promise<void> {
     const server = this.server;
     if (!server) return;

@@ -56,6 +56,14 @@ export class Authenticator {
     // Refusals of the CONNECT's shape are answered at once: they guess nothing.
     const principal = this.principalOf(attempt);
     const keys = [`a:${attempt.address}`, `u:${attempt.username ?? ''}`];
+    // An address that keeps failing gets no password check while it backs off: a guesser with many
+    // parallel connections would otherwise fill the scrypt queue and starve every other device's
+    // login. Only the address decides this, so nobody can lock a device out by guessing its password.
+    const backoff = this.throttle.backoffMs(keys[0] as string);
+    if (backoff > 0) {
+      this.deps.log.debug({ event: 'mqtt_connect_backoff', username: attempt.username, address: attempt.address, retry_ms: backoff }, 'MQTT connection refused: failed logins from this address');
+      throw new GatewayError('rate_limited', `too many failed logins from ${attempt.address}; retry in ${Math.ceil(backoff / 1000)} s`);
+    }
     try {
       const admitted = await this.verify(principal, attempt);
       if (admitted) this.throttle.succeeded(keys);
@@ -107,7 +115,7 @@ export class Authenticator {
       if (!hasScope(holder, 'mqtt')) throw new GatewayError('forbidden', `API key ${principal.name} lacks the "mqtt" scope`);
       return { principal };
     }
-    const result = await this.queue.run(() => this.deps.registry.checkPassword(principal.deviceId, password), attempt.closed);
+    const result = await this.queue.run(() => this.deps.registry.checkPassword(principal.deviceId, password), attempt.closed, attempt.address);
     if (result === undefined) return undefined;
     if (!result.ok) {
       if (result.reason === 'disabled') throw new GatewayError('forbidden', `device ${principal.deviceId} is disabled`);

@@ -23,6 +23,7 @@ import { RateLimiter } from './rate-limiter.js';
 import { Connections } from './connections.js';
 import { MqttListeners } from './listeners.js';
 import { guardPacketSize } from './packet-size.js';
+import { capUnsentBytes } from './slow-consumer.js';
 import { DeviceConfigs } from './device-config.js';
 import { removeSession } from './session.js';
 import { deviceTopic, type DEVICE_SUBSCRIBE_SUFFIXES } from './topics.js';
@@ -64,6 +65,12 @@ const AEDES_LIMITS = {
   /** Device topics have three levels; this only bounds what the ACL would refuse anyway. */
   maxTopicLevels: 16,
 } as const;
+/**
+ * Bytes a connection may leave unread before it is disconnected as too slow (src/broker/slow-consumer.ts):
+ * enough for a consumer's pause of seconds at thousands of messages a second, and for several
+ * maximum-size messages; small enough that a few frozen subscribers do not crowd a 1 GB board.
+ */
+const MAX_UNSENT_BYTES = 8 * 1024 * 1024;
 
 export interface BrokerDeps {
   config: GatewayConfig;
@@ -109,6 +116,9 @@ export class BrokerService implements Service {
   get port(): number { return this.listeners?.port ?? 0; }
   get plainPort(): number { return this.listeners?.plainPort ?? 0; }
 
+  /** New TLS handshakes get this certificate; connected clients stay connected (SIGHUP reload). */
+  setTls(material: TlsMaterial): void { this.listeners?.setTls(material); }
+
   async start(): Promise<void> {
     try {
       await this.startParts();
@@ -148,11 +158,21 @@ export class BrokerService implements Service {
       mqtt, tls: this.deps.tls, log,
       handle: (socket: Socket) => {
         const client = aedes.handle(socket);
-        guardPacketSize(socket, maxRemaining, (announced) => {
+        capUnsentBytes(socket, Math.max(MAX_UNSENT_BYTES, 2 * maxRemaining), (unsent) => {
+          log.warn({ event: 'mqtt_slow_consumer', client_id: client.id, address: socket.remoteAddress, unsent_bytes: unsent },
+            `disconnected ${client.id ?? 'a client'}: it left more than ${Math.max(MAX_UNSENT_BYTES, 2 * maxRemaining)} bytes unread`);
+        });
+        guardPacketSize(socket, maxRemaining, ({ announcedBytes, problem }) => {
+          // Synchronously, so that aedes handles nothing of the chunk that carried the refused packet.
+          client.close();
+          if (problem !== undefined) {
+            log.info({ event: 'mqtt_packet_malformed', client_id: client.id, address: socket.remoteAddress, problem }, `malformed MQTT packet (${problem}): connection closed`);
+            return;
+          }
           const principal = hooks.sessionOf(client)?.principal;
           if (principal?.kind === 'device') meter.count(principal.deviceId, 'rejected', 0);
-          log.warn({ event: 'mqtt_packet_too_large', client_id: client.id, address: socket.remoteAddress, bytes: announced, limit: mqtt.max_message_bytes },
-            `refused a ${announced}-byte MQTT packet (limit ${mqtt.max_message_bytes} bytes): connection closed before reading it`);
+          log.warn({ event: 'mqtt_packet_too_large', client_id: client.id, address: socket.remoteAddress, bytes: announcedBytes, limit: mqtt.max_message_bytes },
+            `refused a ${announcedBytes}-byte MQTT packet (limit ${mqtt.max_message_bytes} bytes): connection closed before reading it`);
         });
       },
     });

@@ -9,18 +9,28 @@ import type { MqttPrincipal } from './acl.js';
  */
 export class Connections {
   private readonly devices = new Map<string, Client>();
+  /**
+   * Connections counted as open. aedes can report a connection's end ('clientDisconnect') before it
+   * reports it ready ('clientReady'), when the socket closes while the CONNECT is being finished;
+   * only a connection that was opened here is closed here, and a closed one is never opened.
+   */
+  private readonly open = new WeakSet<Client>();
   private apps = 0;
 
   constructor(private readonly presence: Presence) {}
 
   /** The connection is authenticated and its CONNACK sent. */
   opened(client: Client, principal: MqttPrincipal): void {
+    if (client.closed || this.open.has(client)) return;
+    this.open.add(client);
     if (principal.kind === 'app') { this.apps += 1; return; }
     this.devices.set(principal.deviceId, client);
     this.presence.connected(principal.deviceId);
   }
 
   closed(client: Client, principal: MqttPrincipal): void {
+    if (!this.open.has(client)) return;
+    this.open.delete(client);
     if (principal.kind === 'app') { this.apps -= 1; return; }
     // A takeover closes the old connection first; only the current one decides presence.
     if (this.devices.get(principal.deviceId) !== client) return;

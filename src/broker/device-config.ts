@@ -6,7 +6,7 @@ export interface StoredConfig {
   updated_at: string;
 }
 
-const KEY_PREFIX = 'config!';
+export const KEY_PREFIX = 'config!';
 
 /**
  * The last configuration sent to each device, kept in the `state` sublevel (docs/STORE.md) so that

@@ -50,6 +50,16 @@ export class FailureThrottle {
     return delay;
   }
 
+  /**
+   * How long `key` is still backing off: its latest failure plus the delay that failure earned. While
+   * it lasts the authenticator refuses that key's attempts without checking a password.
+   */
+  backoffMs(key: string, now = Date.now()): number {
+    const entry = this.current(key, now);
+    if (!entry) return 0;
+    return Math.max(0, entry.last + this.delayFor(entry.failures) - now);
+  }
+
   /** A success clears the keys: the device knows its password again. */
   succeeded(keys: readonly string[]): void {
     for (const key of keys) this.entries.delete(key);

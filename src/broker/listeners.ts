@@ -43,6 +43,14 @@ export class MqttListeners {
     }
   }
 
+  /**
+   * New TLS handshakes use this certificate from now on (SIGHUP); connections already up keep theirs,
+   * so no device is dropped. The caller has checked the material (src/certs/tls-material.ts).
+   */
+  setTls(material: TlsMaterial): void {
+    this.tlsServer?.setSecureContext(serverTlsOptions(material));
+  }
+
   /** Stops accepting; connections the broker holds are closed by the broker. Resolves when all are gone. */
   async stop(): Promise<void> {
     const servers = [this.tlsServer, this.plainServer].filter((s): s is Server => s !== undefined);

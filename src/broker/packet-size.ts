@@ -1,26 +1,41 @@
 import type { Duplex } from 'node:stream';
+import { judgeHeader, type Verdict } from './packet-rules.js';
 
 /**
- * Follows the MQTT packet boundaries of one connection's inbound bytes by reading only the fixed
- * headers (type byte + "remaining length" varint) and skipping the bodies, so that a packet announcing
- * more than the limit is refused as soon as its header arrives. aedes' parser (mqtt-packet) has no size
+ * Follows the MQTT packet boundaries of one connection's inbound bytes by reading the fixed headers
+ * (type byte + "remaining length" varint) and skipping the bodies, so that a packet announcing more
+ * than the limit is refused as soon as its header arrives. aedes' parser (mqtt-packet) has no size
  * limit and would otherwise buffer the whole packet — 256 MB is a legal MQTT length — before aedes
  * sees it. The cost is a few comparisons per packet and no copying.
+ *
+ * On the way it applies the structure rules of src/broker/packet-rules.ts that the parser leaves out
+ * (fixed lengths, packet id 0, QoS 0 with DUP, ill-formed topic filters): for those it looks at the
+ * few body bytes a rule needs (a QoS 1/2 PUBLISH: the topic length and the packet id; a SUBSCRIBE or
+ * UNSUBSCRIBE: its body, the only packets copied).
  */
 export class PacketSizeGuard {
   /** Bytes of the current packet's body still to skip. */
   private skip = 0;
+  /** Body bytes of the current packet not consumed yet. */
+  private bodyLeft = 0;
   /** Inside a remaining-length varint: its value so far, multiplier and bytes read. */
   private inLength = false;
   private length = 0;
   private multiplier = 1;
   private lengthBytes = 0;
+  private first = 0;
+  /** Body bytes a rule asked for: how many are still missing, what has come, and who judges them. */
+  private want = 0;
+  private wanted: Buffer[] = [];
+  private judge: ((bytes: Buffer) => Verdict) | undefined;
   /** The announced length of the packet that broke the limit (for the log). */
   announced = 0;
+  /** Why the packet was refused when it broke a structure rule (undefined for the size limit). */
+  problem: string | undefined;
 
   constructor(private readonly maxRemainingLength: number) {}
 
-  /** Feeds the next bytes; false when a packet breaks the limit or its header is malformed. */
+  /** Feeds the next bytes; false when a packet breaks the limit, is malformed, or breaks a structure rule. */
   inspect(chunk: Buffer): boolean {
     let i = 0;
     const end = chunk.length;
@@ -28,12 +43,30 @@ export class PacketSizeGuard {
       if (this.skip > 0) {
         const n = Math.min(this.skip, end - i);
         this.skip -= n;
+        this.bodyLeft -= n;
         i += n;
+        if (this.skip === 0 && this.want > 0 && this.bodyLeft === 0) return this.refuse('packet ends early');
+        continue;
+      }
+      if (this.want > 0) {
+        const n = Math.min(this.want, end - i);
+        this.wanted.push(chunk.subarray(i, i + n));
+        this.want -= n;
+        this.bodyLeft -= n;
+        i += n;
+        if (this.want === 0) {
+          const judge = this.judge as (bytes: Buffer) => Verdict;
+          const parts = this.wanted;
+          this.wanted = [];
+          this.judge = undefined;
+          if (!this.follow(judge(parts.length === 1 ? parts[0] as Buffer : Buffer.concat(parts)))) return false;
+        }
         continue;
       }
       if (!this.inLength) {
-        // First byte of a fixed header: packet type and flags (aedes judges those).
+        // First byte of a fixed header: packet type and flags (the parser judges the flags).
         this.inLength = true;
+        this.first = chunk[i] as number;
         this.length = 0;
         this.multiplier = 1;
         this.lengthBytes = 0;
@@ -47,29 +80,49 @@ export class PacketSizeGuard {
       this.lengthBytes += 1;
       if (byte & 0x80) {
         // MQTT allows at most four length bytes; a fifth is a malformed packet.
-        if (this.lengthBytes >= 4) { this.announced = this.length; return false; }
+        if (this.lengthBytes >= 4) { this.announced = this.length; return this.refuse('remaining length longer than four bytes'); }
         continue;
       }
       this.inLength = false;
       if (this.length > this.maxRemainingLength) { this.announced = this.length; return false; }
-      this.skip = this.length;
+      this.bodyLeft = this.length;
+      if (!this.follow(judgeHeader(this.first, this.length))) return false;
     }
     return true;
+  }
+
+  /** Acts on a rule's verdict: skip the rest of the body, refuse, or collect the bytes it asks for. */
+  private follow(verdict: Verdict): boolean {
+    if (verdict === null) { this.skip = this.bodyLeft; return true; }
+    if ('problem' in verdict) return this.refuse(verdict.problem);
+    if (verdict.skip + verdict.read > this.bodyLeft) return this.refuse('packet ends early');
+    this.skip = verdict.skip;
+    this.want = verdict.read;
+    this.judge = verdict.then;
+    if (this.want === 0) return this.follow(verdict.then(Buffer.alloc(0)));
+    return true;
+  }
+
+  private refuse(problem: string): boolean {
+    this.problem = problem;
+    return false;
   }
 }
 
 /**
- * Watches what aedes reads from `socket` and destroys the connection when a packet is too large.
- * Call it after `aedes.handle(socket)`: aedes reads with 'readable' + read(), and a 'data' listener
- * added then sees every chunk exactly when aedes reads it, without switching the stream to flowing
- * mode. Destroying the socket there leaves aedes' parser holding at most that one chunk.
+ * Watches what aedes reads from `socket` and refuses the connection when a packet is too large or
+ * malformed (`onRefused` closes it, see broker.ts). Call it after `aedes.handle(socket)`: aedes reads
+ * with 'readable' + read(), and a 'data' listener added then sees every chunk exactly when aedes reads
+ * it, before aedes parses it, without switching the stream to flowing mode. `onRefused` must close
+ * aedes' client synchronously (client.close()) so that nothing of that chunk is handled; destroying
+ * the socket leaves aedes' parser holding at most that one chunk.
  */
-export function guardPacketSize(socket: Duplex, maxRemainingLength: number, onRefused: (announcedBytes: number) => void): void {
+export function guardPacketSize(socket: Duplex, maxRemainingLength: number, onRefused: (refusal: { announcedBytes: number; problem: string | undefined }) => void): void {
   const guard = new PacketSizeGuard(maxRemainingLength);
   const onData = (chunk: Buffer): void => {
     if (guard.inspect(chunk)) return;
     socket.off('data', onData);
-    onRefused(guard.announced);
+    onRefused({ announcedBytes: guard.announced, problem: guard.problem });
     socket.destroy();
   };
   socket.on('data', onData);

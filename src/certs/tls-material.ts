@@ -1,11 +1,15 @@
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import tls from 'node:tls';
 import os from 'node:os';
 import path from 'node:path';
 import type { GatewayConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { createCa, createServerCert, type ServerNames } from './generate.js';
+import { serverTlsOptions } from './tls-options.js';
+import { DISCOVERY_ROLES, discoveryHostname } from '../discovery/records.js';
+import { GatewayError } from '../errors.js';
 
 export interface TlsMaterial {
   certPem: string;
@@ -14,7 +18,9 @@ export interface TlsMaterial {
   caPem: string;
   /** When the server certificate expires. */
   notAfter: Date;
+  /** Where each PEM was read from (SIGHUP re-reads them; errors name them). */
   certFile: string;
+  keyFile: string;
   caFile: string;
 }
 
@@ -44,7 +50,7 @@ export async function loadOrCreateTls(config: GatewayConfig, log: Logger): Promi
     const keyPem = await readFile(config.tls.key_file, 'utf8');
     const caFile = config.tls.ca_file || config.tls.cert_file;
     const caPem = await readFile(caFile, 'utf8');
-    return { certPem, keyPem, caPem, notAfter: new Date(new X509Certificate(certPem).validTo), certFile: config.tls.cert_file, caFile };
+    return { certPem, keyPem, caPem, notAfter: notAfterOf(certPem, config.tls.cert_file), certFile: config.tls.cert_file, keyFile: config.tls.key_file, caFile };
   }
   const dir = path.join(config.data_dir, 'certs');
   const files = {
@@ -62,7 +68,9 @@ export async function loadOrCreateTls(config: GatewayConfig, log: Logger): Promi
   const caPem = await readFile(files.caCert, 'utf8');
   if (!existsSync(files.cert) || !existsSync(files.key)) {
     const caKeyPem = await readFile(files.caKey, 'utf8');
-    const names = serverNames(config.tls.extra_names);
+    // The mDNS host names too, so that a client may connect to the SRV target of a discovered service.
+    const mdnsNames = DISCOVERY_ROLES.map((role) => `${discoveryHostname(config.gateway.name, role)}.local`);
+    const names = serverNames([...config.tls.extra_names, ...mdnsNames]);
     const server = await createServerCert({ certPem: caPem, keyPem: caKeyPem }, names);
     await writeFile(files.key, server.keyPem, { mode: 0o600 });
     await writeFile(files.cert, server.certPem, { mode: 0o644 });
@@ -70,5 +78,43 @@ export async function loadOrCreateTls(config: GatewayConfig, log: Logger): Promi
   }
   const certPem = await readFile(files.cert, 'utf8');
   const keyPem = await readFile(files.key, 'utf8');
-  return { certPem, keyPem, caPem, notAfter: new Date(new X509Certificate(certPem).validTo), certFile: files.cert, caFile: files.caCert };
+  return { certPem, keyPem, caPem, notAfter: notAfterOf(certPem, files.cert), certFile: files.cert, keyFile: files.key, caFile: files.caCert };
+}
+
+function notAfterOf(certPem: string, file: string): Date {
+  try {
+    return new Date(new X509Certificate(certPem).validTo);
+  } catch (err) {
+    throw new GatewayError('bad_request', `${file}: not a PEM certificate (${(err as Error).message})`, { cause: err });
+  }
+}
+
+/**
+ * Checks material before it replaces the certificate in use (SIGHUP): each PEM parses, the key belongs
+ * to the certificate, the certificate has not expired, and Node accepts the whole as a TLS context with
+ * the gateway's options. Throws a GatewayError that names the file at fault.
+ */
+export function checkTlsMaterial(material: TlsMaterial, now = new Date()): void {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(material.certPem);
+  } catch (err) {
+    throw new GatewayError('bad_request', `${material.certFile}: not a PEM certificate (${(err as Error).message})`, { cause: err });
+  }
+  try {
+    if (!cert.checkPrivateKey(createPrivateKey(material.keyPem))) throw new Error('the key does not belong to the certificate');
+  } catch (err) {
+    throw new GatewayError('bad_request', `${material.keyFile}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    new X509Certificate(material.caPem);
+  } catch (err) {
+    throw new GatewayError('bad_request', `${material.caFile}: not a PEM certificate (${(err as Error).message})`, { cause: err });
+  }
+  if (new Date(cert.validTo) <= now) throw new GatewayError('bad_request', `${material.certFile}: the certificate expired on ${cert.validTo}`);
+  try {
+    tls.createSecureContext(serverTlsOptions(material));
+  } catch (err) {
+    throw new GatewayError('bad_request', `${material.certFile}: refused by TLS (${(err as Error).message})`, { cause: err });
+  }
 }

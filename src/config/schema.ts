@@ -61,6 +61,12 @@ export const configSchema = {
         auth_concurrency: { type: 'integer', minimum: 1, default: 2, description: 'Password hash checks running at once, so a reconnect storm cannot starve the event loop.' },
       },
     },
+    discovery: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        enabled: { type: 'boolean', default: true, description: 'Announce the MQTT (_mqtt._tcp) and HTTPS (_https._tcp) services on the LAN with mDNS under gateway.name.' },
+      },
+    },
     quota: {
       type: 'object', additionalProperties: false, default: {},
       properties: {
@@ -131,6 +137,7 @@ export interface GatewayConfig {
     readonly max_subscriptions_per_client: number; readonly connect_timeout_ms: number; readonly keepalive_max_seconds: number;
     readonly auth_concurrency: number;
   };
+  readonly discovery: { readonly enabled: boolean };
   readonly quota: { readonly max_devices: number; readonly max_messages_per_month: number; readonly max_bandwidth_gb: number };
   readonly cloud: {
     readonly url: string; readonly username: string; readonly password: string; readonly ca: string;

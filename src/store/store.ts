@@ -4,7 +4,12 @@ import { Level } from 'level';
 import type { AbstractSublevel } from 'abstract-level';
 import { GatewayError } from '../errors.js';
 import type { Service } from '../lifecycle.js';
-import { FORMAT_VERSION, SUBLEVELS, type SublevelName } from './layout.js';
+import { SUBLEVELS, type SublevelName } from './layout.js';
+import { MIGRATIONS, checkMigrations, targetFormat, type Migration } from './migrations.js';
+import type { Logger } from '../log.js';
+import { inspectDb } from './integrity.js';
+import { holdOpen, type OpenDecision } from './gated-level.js';
+import { WriteFailureRecovery } from './write-failure.js';
 
 export type Db = Level<string, unknown>;
 export type JsonSublevel<V> = AbstractSublevel<Db, string | Buffer | Uint8Array, string, V>;
@@ -18,25 +23,64 @@ export class Store implements Service {
   readonly name = 'store';
   readonly location: string;
   private readonly db: Db;
+  private readonly allowOpen: (decision: OpenDecision) => void;
+  private readonly writeFailures: WriteFailureRecovery;
+  private readonly migrations: readonly Migration[];
+  private readonly log: Logger | undefined;
+  private readonly checkFormat: boolean;
 
-  constructor(dataDir: string) {
+  /**
+   * `opts.migrations` replaces the release's list (tests simulate an older or newer format with it).
+   * `opts.migrate: false` opens the data as it is, without checking or writing its format: for
+   * `ways-edge backup`, which records the format it found and must not change the data it copies.
+   */
+  constructor(dataDir: string, opts: { migrations?: readonly Migration[]; log?: Logger; migrate?: boolean } = {}) {
     this.location = path.join(dataDir, 'db');
     this.db = new Level<string, unknown>(this.location, { valueEncoding: 'json' });
+    // LevelDB opens once start() has looked at the files (src/store/gated-level.ts).
+    this.allowOpen = holdOpen(this.db);
+    this.migrations = opts.migrations ?? MIGRATIONS;
+    this.log = opts.log;
+    // After a write fails with an I/O error (a full disk): no more writes, and a reopen (src/store/write-failure.ts).
+    this.writeFailures = new WriteFailureRecovery(this.db, opts.log);
+    this.checkFormat = opts.migrate ?? true;
   }
+
+  /** The data format this store writes (the last migration's). */
+  get formatVersion(): number { return targetFormat(this.migrations); }
 
   get raw(): Db { return this.db; }
 
   async start(): Promise<void> {
     await mkdir(path.dirname(this.location), { recursive: true, mode: 0o700 });
+    // Damage LevelDB would not refuse by itself, checked before it touches the files (src/store/integrity.ts).
+    const found = await inspectDb(this.location);
+    if (found.problems.length > 0) throw damagedStore(this.location, found.problems.join('; '));
+    for (const torn of found.tornTails) {
+      this.log?.warn({ event: 'store_log_tail_dropped', file: torn.file, bytes: torn.droppedBytes },
+        `the write-ahead log ${torn.file} ends inside a record (a write cut short, e.g. by a power cut): its last ${torn.droppedBytes} bytes are dropped; they were never acknowledged`);
+    }
     try {
+      // Only an empty directory becomes a new database: never create one over existing files.
+      this.allowOpen({ createIfMissing: found.fresh });
       await this.db.open();
     } catch (err) {
       throw translateOpenError(err, this.location);
     }
-    await this.migrate();
+    try {
+      if (!found.fresh && (await this.json<number>('meta').get('format_version')) === undefined) {
+        throw damagedStore(this.location, 'its files exist but it holds no gateway data (its write-ahead log may have been cut short or emptied)');
+      }
+      if (this.checkFormat) await this.migrate();
+    } catch (err) {
+      // A refused or failed migration must not leave the LevelDB lock held (the gateway stops only started services).
+      await this.db.close();
+      throw err;
+    }
   }
 
   async stop(): Promise<void> {
+    await this.writeFailures.stop();
     if (this.db.status === 'open') await this.db.close();
   }
 
@@ -50,14 +94,30 @@ export class Store implements Service {
     return this.db.sublevel<string, Buffer>(SUBLEVELS[name], { valueEncoding: 'buffer' });
   }
 
-  /** The data format is versioned so that later releases can migrate it (deploy/update.sh relies on it). */
+  /**
+   * The data format is versioned so that later releases can migrate it (deploy/update.sh rolls back a
+   * release whose start fails). A new store is written in the newest format; an older one is brought
+   * up step by step (src/store/migrations.ts); a newer one is refused untouched, because this release
+   * would misread it.
+   */
   private async migrate(): Promise<void> {
+    checkMigrations(this.migrations);
+    const target = this.formatVersion;
     const meta = this.json<number>('meta');
     const current = await meta.get('format_version');
     if (current === undefined) {
-      await meta.put('format_version', FORMAT_VERSION);
-    } else if (current > FORMAT_VERSION) {
-      throw new GatewayError('store_corrupt', `the data in ${this.location} is format ${current}, newer than this release understands (${FORMAT_VERSION}); run the newer release or restore a backup`);
+      await meta.put('format_version', target, SYNC);
+      return;
+    }
+    if (current > target) {
+      throw new GatewayError('store_corrupt', `the data in ${this.location} is format ${current}, newer than this release understands (${target}); run the newer release or restore a backup made for this one`);
+    }
+    for (const step of this.migrations) {
+      if (step.to <= current) continue;
+      const t0 = performance.now();
+      await step.up(this.db);
+      await meta.put('format_version', step.to, SYNC);
+      this.log?.info({ event: 'store_migrated', from: step.to - 1, to: step.to, ms: Math.round(performance.now() - t0) }, `data format ${step.to - 1} → ${step.to}: ${step.description}`);
     }
   }
 }
@@ -67,10 +127,23 @@ function translateOpenError(err: unknown, location: string): GatewayError {
   if (cause?.code === 'LEVEL_LOCKED') {
     return new GatewayError('store_locked', `the data directory ${path.dirname(location)} is in use by another ways-edge process; stop it first (one gateway per data directory)`, { cause: err });
   }
-  if (cause?.code === 'LEVEL_CORRUPTION' || /corrupt/i.test(cause?.message ?? '')) {
-    return new GatewayError('store_corrupt', `the database at ${location} is corrupt (${cause?.message ?? 'unknown'}); see docs/OPERATIONS.md "Recovering a damaged store" — the gateway will not start empty over it`, { cause: err });
-  }
-  return new GatewayError('store_corrupt', `cannot open the database at ${location}: ${cause?.message ?? (err as Error).message}`, { cause: err });
+  return damagedStore(location, cause?.message ?? (err as Error).message, err);
+}
+
+/** The refusal to start over a damaged store, with the way out. */
+export function damagedStore(location: string, what: string, cause?: unknown): GatewayError {
+  return new GatewayError('store_corrupt', `the database at ${location} is damaged: ${what}. The gateway will not start over it, nor start empty in its place: `
+    + `see docs/OPERATIONS.md "Recovering a damaged store" (back up ${location}, then run \`ways-edge repair-store\` or restore a backup)`, cause === undefined ? {} : { cause });
+}
+
+/**
+ * A LevelDB read that fails during the start because a table is damaged (LevelDB opens tables only
+ * when it first reads them) becomes the same clear refusal; any other error is returned as it is.
+ */
+export function asStoreFailure(err: unknown, location: string): unknown {
+  const code = (err as { code?: unknown }).code ?? (err as { cause?: { code?: unknown } }).cause?.code;
+  if (code !== 'LEVEL_CORRUPTION' && code !== 'LEVEL_IO_ERROR') return err;
+  return damagedStore(location, (err as Error).message, err);
 }
 
 /**

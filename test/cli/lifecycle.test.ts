@@ -65,7 +65,7 @@ t.test('a bad config stops the start, lists every problem and touches nothing', 
 t.test('--help lists the commands; an unknown command fails', async (t) => {
   const help = await runCli(['--help'], {}, tempDir());
   t.equal(help.code, 0);
-  for (const word of ['start', 'keys create', 'keys list', 'keys revoke']) t.ok(help.stdout.includes(word), `help mentions ${word}`);
+  for (const word of ['start', 'keys create', 'keys list', 'keys revoke', 'backup FILE', 'restore FILE', 'SIGHUP']) t.ok(help.stdout.includes(word), `help mentions ${word}`);
   const bad = await runCli(['frobnicate'], {}, tempDir());
   t.equal(bad.code, 2);
 });

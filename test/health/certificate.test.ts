@@ -20,7 +20,7 @@ t.test('the certificate check warns in /stats and in the log inside health.cert_
   const config = loadConfig({
     env: {
       WAYS_EDGE_DATA_DIR: dataDir, WAYS_EDGE_API_HOST: '127.0.0.1', WAYS_EDGE_API_PORT: '0', WAYS_EDGE_MQTT_HOST: '127.0.0.1', WAYS_EDGE_MQTT_PORT: '0',
-      WAYS_EDGE_CLOUD_URL: '', WAYS_EDGE_LOG_LEVEL: 'warn', WAYS_EDGE_HEALTH_CERT_WARN_DAYS: '30',
+      WAYS_EDGE_CLOUD_URL: '', WAYS_EDGE_DISCOVERY_ENABLED: 'false', WAYS_EDGE_LOG_LEVEL: 'warn', WAYS_EDGE_HEALTH_CERT_WARN_DAYS: '30',
     },
     cwd: dataDir,
   });

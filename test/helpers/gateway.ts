@@ -49,6 +49,8 @@ export async function startGateway(opts: StartOptions = {}): Promise<TestGateway
     WAYS_EDGE_MQTT_HOST: '127.0.0.1',
     WAYS_EDGE_MQTT_PORT: '0',
     WAYS_EDGE_CLOUD_URL: '',
+    // No mDNS announcements from the suite (test/discovery switches it on for itself).
+    WAYS_EDGE_DISCOVERY_ENABLED: 'false',
     WAYS_EDGE_LOG_LEVEL: process.env.WAYS_EDGE_TEST_LOG ?? 'silent',
     // Sampling every 30 s and cron jobs are irrelevant to most tests; they configure their own.
     ...opts.env,

@@ -39,6 +39,7 @@ export async function spawnGateway(dataDir: string, env: Record<string, string> 
       WAYS_EDGE_MQTT_HOST: '127.0.0.1',
       WAYS_EDGE_MQTT_PORT: '0',
       WAYS_EDGE_CLOUD_URL: '',
+      WAYS_EDGE_DISCOVERY_ENABLED: 'false',
       WAYS_EDGE_LOG_LEVEL: 'info',
       ...env,
     },

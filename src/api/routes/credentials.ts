@@ -20,7 +20,7 @@ export function credentialsRouter(deps: ApiDeps): Router<ApiState> {
       username: '{device_id}',
       client_id: '{device_id}',
       password: 'the password returned when the device was registered or its credentials rotated',
-      ca_certificate: deps.tls.caPem,
+      ca_certificate: deps.tls().caPem,
       topics: {
         publish: DEVICE_PUBLISH_SUFFIXES.map((s) => `devices/{device_id}/${s}`),
         subscribe: DEVICE_SUBSCRIBE_SUFFIXES.map((s) => `devices/{device_id}/${s}`),

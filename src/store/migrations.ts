@@ -1,0 +1,37 @@
+import type { Level } from 'level';
+
+/**
+ * Upgrades of the data format, in order. The format number is `meta/format_version`; format 1 is the
+ * first one and has no migration. A release that changes what is stored appends one entry here
+ * (`{ to: 2, description, up }`) and FORMAT_VERSION follows by itself. Each step runs once, and the
+ * store records `to` (synced) only after `up` resolved: a step cut short by a power cut runs again on
+ * the next start, so `up` must be safe to repeat.
+ *
+ * Steps are never removed or changed once released: a gateway may skip releases (deploy/update.sh
+ * installs any newer one), and then it runs every step between its format and the current one.
+ */
+export interface Migration {
+  /** The format this step produces; the previous step's `to` plus one (the first step: 2). */
+  readonly to: number;
+  /** One line for the log and docs/STORE.md. */
+  readonly description: string;
+  /** Rewrites the data of format `to - 1` into format `to`. Gets the root database (every sublevel). */
+  up(db: Level<string, unknown>): Promise<void>;
+}
+
+/** The first data format; a new store is written in the newest one directly. */
+export const FIRST_FORMAT = 1;
+
+export const MIGRATIONS: readonly Migration[] = [];
+
+/** The format a list of migrations leads to. */
+export function targetFormat(migrations: readonly Migration[]): number {
+  return migrations.at(-1)?.to ?? FIRST_FORMAT;
+}
+
+/** Throws unless the steps go FIRST_FORMAT+1, +2, … without gaps: a mistake caught by the first test run. */
+export function checkMigrations(migrations: readonly Migration[]): void {
+  migrations.forEach((m, i) => {
+    if (m.to !== FIRST_FORMAT + 1 + i) throw new Error(`migration #${i} ("${m.description}") goes to format ${m.to}; expected ${FIRST_FORMAT + 1 + i}`);
+  });
+}
