@@ -39,6 +39,8 @@ export interface WindowOptions {
    * the rate it can sustain. Absent = open loop (the flood).
    */
   credit?: number;
+  /** Wait for deliveries to settle after the window (default true; the flood's backlog never settles). */
+  settle?: boolean;
   /** Also count what reaches the cloud (the gateway's uplink) in the window. */
   cloud?: { worker: Worker; pid: () => number };
 }
@@ -183,7 +185,7 @@ export class Rig {
       await loop.done;
       const stops = await this.pubs.all((w) => w.call({ op: 'stop-publish', drainMs: 10_000 }));
       if (o.latency) await this.sub.call({ op: 'latency', on: false });
-      await this.quiesce();
+      if (o.settle !== false) await this.quiesce();
       const seconds = b.t - a.t;
       const delivered = b.count - a.count;
       const genDeltas = b.gen.map((v, i) => v - (a.gen[i] ?? 0));

@@ -77,7 +77,7 @@ export function parseSettings(argv: readonly string[]): Settings {
     restMs: quick ? 1_500 : 5_000,
     restConnections: 16,
     connectionSteps: quick ? [50, 150] : [1_000, 5_000],
-    connectionTimeMs: quick ? 10_000 : 120_000,
+    connectionTimeMs: quick ? 10_000 : 150_000,
     idleCpuMs: quick ? 3_000 : 30_000,
     settleMs: quick ? 1_000 : 3_000,
     startupDevices: 10_000,

@@ -32,7 +32,7 @@ export async function flood(ctx: Ctx, env: BenchEnv): Promise<void> {
     let queues = { clientSendQ: NaN, serverRecvQ: NaN };
     // Read the queues near the end of the window, while the devices are still pushing.
     const probe = setTimeout(() => { queues = tcpQueuesOf(gw.mqttPort); }, s.warmupMs + s.floodMs - 500);
-    const r = await rig.measure({ qos: 0, rate: 0, warmupMs: s.warmupMs, durationMs: s.floodMs, window: s.qos1Window, payloadBytes: s.payloadBytes });
+    const r = await rig.measure({ qos: 0, rate: 0, warmupMs: s.warmupMs, durationMs: s.floodMs, window: s.qos1Window, payloadBytes: s.payloadBytes, settle: false });
     clearTimeout(probe);
     const max = s.devices * RATE_LIMIT;
     const share = r.rate / max;

@@ -2,6 +2,8 @@ import type { Level } from 'level';
 import type { Logger } from '../log.js';
 
 type WriteImpl = (...args: unknown[]) => Promise<unknown>;
+/** A database or sublevel, as far as reopening goes. */
+interface Reopenable { status: string; open(): Promise<void>; sublevel: (...args: unknown[]) => Reopenable }
 /** The root database's write hooks (abstract-level's implementation API); sublevels write through them. */
 const WRITES = ['_put', '_del', '_batch', '_clear'] as const;
 /** How often a reopen that failed (the disk still full) is tried again. */
@@ -24,8 +26,15 @@ export class WriteFailureRecovery {
   private failure: Error | undefined;
   private reopening: Promise<void> | undefined;
   private stopped = false;
+  /**
+   * Every sublevel made of this database, nested ones included, in the order they were made (a parent
+   * before its children). Closing the database closes them, and abstract-level does not open them
+   * again with it: the reopen does. Weak, so that a sublevel nobody holds is not kept for this.
+   */
+  private sublevels: Array<WeakRef<Reopenable>> = [];
 
   constructor(private readonly db: Level<string, unknown>, private readonly log: Logger | undefined) {
+    this.track(db as unknown as Reopenable);
     const target = db as unknown as Record<(typeof WRITES)[number], WriteImpl>;
     for (const name of WRITES) {
       const write = target[name];
@@ -52,6 +61,18 @@ export class WriteFailureRecovery {
     await this.reopening;
   }
 
+  /** Records the sublevels `parent.sublevel()` makes from now on (and theirs). */
+  private track(parent: Reopenable): void {
+    const make = parent.sublevel;
+    parent.sublevel = (...args: unknown[]): Reopenable => {
+      const sub = make.apply(parent, args);
+      if (this.sublevels.length > 1_000) this.sublevels = this.sublevels.filter((ref) => ref.deref() !== undefined);
+      this.sublevels.push(new WeakRef(sub));
+      this.track(sub);
+      return sub;
+    };
+  }
+
   private failed(err: Error): void {
     if (this.failure || this.stopped) return;
     this.failure = err;
@@ -63,11 +84,13 @@ export class WriteFailureRecovery {
   private async reopen(): Promise<void> {
     const t0 = performance.now();
     let attempts = 0;
+    const wereOpen = this.sublevels.map((ref) => ref.deref()).filter((sub): sub is Reopenable => sub?.status === 'open');
     while (!this.stopped) {
       attempts += 1;
       try {
         if (this.db.status === 'open') await this.db.close();
         await this.db.open();
+        for (const sub of wereOpen) if (sub.status !== 'open') await sub.open();
         this.failure = undefined;
         this.log?.info({ event: 'store_reopened', attempts, ms: Math.round(performance.now() - t0) }, 'the store was reopened after a failed write; writes go on');
         return;

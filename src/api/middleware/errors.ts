@@ -17,6 +17,11 @@ export function errorHandler(log: Logger): Middleware<ApiState> {
         ctx.body = { error: { code: 'method_not_allowed', message: `${ctx.method} is not allowed on ${ctx.path}` } };
         ctx.status = 405;
       }
+      // A method no route knows (TRACE, PROPFIND…): the router answers 501; in the API's error format too.
+      if (ctx.status === 501 && ctx.body === undefined) {
+        ctx.body = { error: { code: 'method_not_implemented', message: `${ctx.method} is not a method of this API` } };
+        ctx.status = 501;
+      }
     } catch (err) {
       const e = toGatewayError(err);
       ctx.status = HTTP_STATUS[e.code];

@@ -8,8 +8,12 @@ export function securityHeaders(): Middleware {
     ctx.set('Referrer-Policy', 'no-referrer');
     ctx.set('Strict-Transport-Security', 'max-age=31536000');
     ctx.set('Cross-Origin-Resource-Policy', 'same-origin');
-    await next();
-    if (!ctx.response.get('Content-Security-Policy')) ctx.set('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
-    if (!ctx.response.get('Cache-Control')) ctx.set('Cache-Control', 'no-store');
+    try {
+      await next();
+    } finally {
+      // Also when a later middleware throws (a 401, a 413): the error answer needs them as much.
+      if (!ctx.response.get('Content-Security-Policy')) ctx.set('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
+      if (!ctx.response.get('Cache-Control')) ctx.set('Cache-Control', 'no-store');
+    }
   };
 }

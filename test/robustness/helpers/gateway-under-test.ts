@@ -48,9 +48,13 @@ export async function rawApp(target: Target, name: string, key: string, clientId
   return conn;
 }
 
-/** The CONNACK return code for a CONNECT (0 = accepted), or -1 when the connection closed without one. */
-export async function connackCode(target: Target, connect: Buffer): Promise<number> {
-  const conn = await RawConnection.open(target);
+/**
+ * The CONNACK return code for a CONNECT (0 = accepted), or -1 when the connection closed without one.
+ * Refused credentials are answered later and later per remote address (src/broker/failure-throttle.ts):
+ * a test of many refusals gives each its own `localAddress`.
+ */
+export async function connackCode(target: Target, connect: Buffer, localAddress?: string): Promise<number> {
+  const conn = await RawConnection.open(target, {}, localAddress);
   try {
     conn.send(connect);
     const { bytes } = await conn.read(4, 10_000);

@@ -29,9 +29,14 @@ export class RawConnection {
     this.closed = new Promise((resolve) => socket.once('close', () => { this.closedAt = performance.now(); this.wake(); resolve(); }));
   }
 
-  /** A TLS connection that has finished its handshake. */
-  static async open(target: Target, opts: tls.ConnectionOptions = {}): Promise<RawConnection> {
-    const socket = tls.connect({ host: target.host ?? '127.0.0.1', port: target.port, ca: target.caPem, servername: 'localhost', ...opts });
+  /**
+   * A TLS connection that has finished its handshake; from `localAddress` when given (another loopback
+   * address is another client host as far as the gateway can tell).
+   */
+  static async open(target: Target, opts: tls.ConnectionOptions = {}, localAddress?: string): Promise<RawConnection> {
+    const tcp = localAddress === undefined ? undefined : net.connect({ host: target.host ?? '127.0.0.1', port: target.port, localAddress });
+    tcp?.on('error', () => undefined);
+    const socket = tls.connect({ ...(tcp ? { socket: tcp } : { host: target.host ?? '127.0.0.1', port: target.port }), ca: target.caPem, servername: 'localhost', ...opts });
     const conn = new RawConnection(socket);
     await Promise.race([once(socket, 'secureConnect'), conn.closed.then(() => { throw new Error('closed during the TLS handshake'); })]);
     socket.setNoDelay(true);
