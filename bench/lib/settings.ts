@@ -94,6 +94,7 @@ export const USAGE = `npm run bench [-- options]
   --only a,b         only these scenarios: ${SCENARIOS.join(', ')}
   --reps N           repetitions of each alternated measurement (default 3, quick 1)
   --no-profile       skip the --cpu-prof pass of the gateway
+  --keep-profile DIR keep the gateway's .cpuprofile in DIR (Chrome DevTools, speedscope)
   --no-docs          do not write docs/BENCHMARKS.md after a full run
   --write-docs       write docs/BENCHMARKS.md even after a quick or partial run
 `;
