@@ -1,5 +1,6 @@
 import mqttPacket, { type Packet } from 'mqtt-packet';
 import { varint } from './corpus.js';
+import { RawConnection, type Target } from './raw.js';
 
 /**
  * A seeded mutational MQTT fuzzer: valid packets from mqtt-packet's generate(), then byte mutations
@@ -168,4 +169,37 @@ export function fuzzCase(seed: number, index: number, id: FuzzIdentity): FuzzCas
   if (rng.chance(0.1)) return { index, bytes: stream, login, mutations: ['none'] };
   const { bytes, mutations } = mutate(rng, stream, randomPacket(rng, id));
   return { index, bytes, login, mutations };
+}
+
+export type FuzzOutcome = 'closed' | 'answered' | 'pending' | 'login refused';
+
+/** How long a case waits for the broker to close or answer the PINGREQ that follows the fuzz bytes. */
+const SETTLE_MS = 300;
+
+/**
+ * Runs one case on a fresh TLS connection: the `login` CONNECT first when given (and its CONNACK must
+ * accept), then the fuzz bytes in one to three writes (so packets also straddle reads), then a
+ * PINGREQ; the outcome is whether the broker closed the connection, answered the PINGREQ, or neither.
+ */
+export async function runFuzzCase(c: FuzzCase, target: Target, login: Buffer | undefined, seed: number, localAddress?: string): Promise<FuzzOutcome> {
+  const conn = await RawConnection.open(target, {}, localAddress);
+  try {
+    if (login) {
+      conn.send(login);
+      const { bytes } = await conn.read(4, 5_000);
+      if (!bytes.equals(Buffer.from([0x20, 0x02, 0x00, 0x00]))) return 'login refused';
+    }
+    const rng = new Rng(seed ^ c.index);
+    let at = 0;
+    for (let w = 0, writes = 1 + rng.int(3); w < writes; w++) {
+      const to = w === writes - 1 ? c.bytes.length : at + rng.int(c.bytes.length - at + 1);
+      conn.send(c.bytes.subarray(at, to));
+      at = to;
+    }
+    conn.send(Buffer.from([0xc0, 0x00]));
+    const settled = await conn.settle(SETTLE_MS, (pending) => pending.length >= 2 && pending[pending.length - 2] === 0xd0 && pending[pending.length - 1] === 0x00);
+    return conn.isClosed ? 'closed' : settled ? 'answered' : 'pending';
+  } finally {
+    conn.destroy();
+  }
 }
