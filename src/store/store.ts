@@ -127,7 +127,18 @@ function translateOpenError(err: unknown, location: string): GatewayError {
   if (cause?.code === 'LEVEL_LOCKED') {
     return new GatewayError('store_locked', `the data directory ${path.dirname(location)} is in use by another ways-edge process; stop it first (one gateway per data directory)`, { cause: err });
   }
-  return damagedStore(location, cause?.message ?? (err as Error).message, err);
+  const message = cause?.message ?? (err as Error).message;
+  if (isDamage(cause?.code, message)) return damagedStore(location, message, err);
+  return new GatewayError('store_corrupt', `cannot open the database at ${location}: ${message}`, { cause: err });
+}
+
+/**
+ * LevelDB's answer names damage to its files (corruption, a file it needs that is gone or cut short),
+ * as opposed to a problem of the system around them (permissions, a read-only or full filesystem).
+ */
+function isDamage(code: unknown, message: string): boolean {
+  if (/Permission denied|Read-only file system|No space left|Too many open files/i.test(message)) return false;
+  return code === 'LEVEL_CORRUPTION' || /corrupt|No such file|Invalid argument|truncated|bad magic|missing files/i.test(message);
 }
 
 /** The refusal to start over a damaged store, with the way out. */
@@ -143,6 +154,7 @@ export function damagedStore(location: string, what: string, cause?: unknown): G
 export function asStoreFailure(err: unknown, location: string): unknown {
   const code = (err as { code?: unknown }).code ?? (err as { cause?: { code?: unknown } }).cause?.code;
   if (code !== 'LEVEL_CORRUPTION' && code !== 'LEVEL_IO_ERROR') return err;
+  if (!isDamage(code, (err as Error).message)) return err;
   return damagedStore(location, (err as Error).message, err);
 }
 

@@ -56,7 +56,7 @@ t.test(`the cloud link flaps every few seconds for ${FLAP_SECONDS} s under load:
   publishing = false;
   await load;
   const total = [...acked.values()].reduce((a, l) => a + l.length, 0);
-  t.ok(outages >= FLAP_SECONDS / 4, `${outages} outages in ${FLAP_SECONDS} s; ${total} messages acknowledged meanwhile`);
+  t.ok(outages >= Math.floor(FLAP_SECONDS / 6), `${outages} outages in ${FLAP_SECONDS} s; ${total} messages acknowledged meanwhile`);
 
   await outboxEmpty(gw.gateway.outbox, 60_000);
   t.equal(gw.gateway.outbox?.count, 0, 'the outbox drained');

@@ -117,7 +117,7 @@ t.test('a damaged store at start: a clear refusal that leaves the files as they 
     t.match(repair.stdout, /holds 3 devices, 1 API keys/, 'and reports what survived');
     t.ok(readdirSync(dir).some((n) => n.startsWith('db.damaged-')), 'the copy is there');
     const after = await attemptStart(dir);
-    t.ok(after.started, 'after the repair the gateway starts');
+    t.ok(after.started, `after the repair the gateway starts${after.started ? '' : `: ${after.stderr}`}`);
     t.match(after.logs.find((l) => l.event === 'ready'), { devices: 3 }, 'with its devices');
   });
   await t.test('the newest write-ahead log cut inside its last record (as a power cut leaves it): starts, says what was dropped', async (t) => {

@@ -8,9 +8,9 @@ import type { ReplayResult } from './replay.js';
  */
 export const REASONS = {
   auth: 'auth — no anonymous access: a CONNECT without device credentials (or with an unknown client id/username) is refused with CONNACK 4 "bad username or password" before the connection closes, where mosquitto accepts it or closes without a CONNACK',
-  protocolLevel: 'CONNACK codes — a protocol level other than 3/4, or a protocol name that does not fit its level, is refused by the MQTT parser (aedes/mqtt-packet): the connection closes without a CONNACK (mosquitto answers 0x01 or, for levels it does not know, an MQTT 5 CONNACK 0x84)',
+  protocolLevel: 'CONNACK codes — the MQTT parser (mqtt-packet) refuses a CONNECT with a protocol level other than 3 or 4, or with the reserved flag bit set (which MQTT 3.1 ignored), and the connection closes without a CONNACK; mosquitto answers 0x01, an MQTT 5 CONNACK 0x84, or accepts the 3.1 one',
   aclSubscribe: 'ACL — `$SYS`, `$share`, wildcard and non-device filters are refused with SUBACK 0x80 (the connection stays open), where mosquitto grants them',
-  aclPublish: 'ACL — a PUBLISH outside devices/{id}/telemetry|events|status (here a `$` or non-ASCII topic) is refused and the connection closed (MQTT 3.1.1 has no negative PUBACK), where mosquitto accepts it',
+  aclPublish: 'ACL — a PUBLISH outside devices/{id}/telemetry, /events or /status (here a `$` or non-ASCII topic) is refused and the connection closed (MQTT 3.1.1 has no negative PUBACK), where mosquitto accepts it',
   noSelfDelivery: 'ACL — a device publishes only upstream topics and subscribes only downstream ones, so it never receives its own messages (the corpus\' self-publish tests)',
   wrongAck: 'tolerated — an acknowledgement of the wrong kind for a packet id the broker sent (PUBREC/PUBCOMP for QoS 1, PUBACK/PUBCOMP for QoS 2) is ignored by aedes and the connection stays open; mosquitto closes it. Harmless: the message is just treated as acknowledged, nothing is stored or delivered twice',
   qos2Retransmit: 'tolerated — a QoS 2 PUBLISH repeated with a packet id still awaiting PUBREL is treated by aedes as a retransmission (PUBREC again, delivered once) and the connection stays open; mosquitto closes it on the third copy',
