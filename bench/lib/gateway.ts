@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { stopChild, track } from './children.js';
+import { loopbackGatewayEnv } from '../../test/helpers/env.js';
 
 export const MAIN_JS = path.resolve(import.meta.dirname, '../../src/main.js');
 
@@ -49,14 +50,8 @@ export class GatewayProcess {
     const child = spawn(process.execPath, [...(this.opts.nodeArgs ?? []), MAIN_JS, 'start'], {
       env: {
         PATH: process.env.PATH ?? '',
-        WAYS_EDGE_DATA_DIR: this.opts.dataDir,
-        WAYS_EDGE_API_HOST: '127.0.0.1',
-        WAYS_EDGE_API_PORT: '0',
-        WAYS_EDGE_MQTT_HOST: '127.0.0.1',
-        WAYS_EDGE_MQTT_PORT: '0',
-        WAYS_EDGE_CLOUD_URL: '',
-        // mDNS would announce the bench's gateways on the LAN; mosquitto announces nothing either.
-        WAYS_EDGE_DISCOVERY_ENABLED: 'false',
+        // No mDNS: the bench's gateways are not announced on the LAN; mosquitto announces nothing either.
+        ...loopbackGatewayEnv(this.opts.dataDir),
         WAYS_EDGE_LOG_LEVEL: 'info',
         ...this.opts.env,
       },

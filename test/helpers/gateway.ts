@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config/load.js';
 import type { GatewayConfig } from '../../src/config/schema.js';
 import { createLogger } from '../../src/log.js';
 import { Gateway } from '../../src/gateway.js';
+import { loopbackGatewayEnv } from './env.js';
 
 export interface TestGateway {
   gateway: Gateway;
@@ -43,14 +44,7 @@ export function tempDir(prefix = 'ways-edge-test-'): string {
 export async function startGateway(opts: StartOptions = {}): Promise<TestGateway> {
   const dataDir = opts.dataDir ?? tempDir();
   const env: NodeJS.ProcessEnv = {
-    WAYS_EDGE_DATA_DIR: dataDir,
-    WAYS_EDGE_API_HOST: '127.0.0.1',
-    WAYS_EDGE_API_PORT: '0',
-    WAYS_EDGE_MQTT_HOST: '127.0.0.1',
-    WAYS_EDGE_MQTT_PORT: '0',
-    WAYS_EDGE_CLOUD_URL: '',
-    // No mDNS announcements from the suite (test/discovery switches it on for itself).
-    WAYS_EDGE_DISCOVERY_ENABLED: 'false',
+    ...loopbackGatewayEnv(dataDir),
     WAYS_EDGE_LOG_LEVEL: process.env.WAYS_EDGE_TEST_LOG ?? 'silent',
     // Sampling every 30 s and cron jobs are irrelevant to most tests; they configure their own.
     ...opts.env,

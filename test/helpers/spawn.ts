@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { loopbackGatewayEnv } from './env.js';
 
 /** dist/src/main.js, next to this compiled helper (dist/test/helpers). */
 export const MAIN_JS = path.resolve(import.meta.dirname, '../../src/main.js');
@@ -33,13 +34,7 @@ export async function spawnGateway(dataDir: string, env: Record<string, string> 
   const child = spawn(process.execPath, [MAIN_JS, ...args], {
     env: {
       PATH: process.env.PATH ?? '',
-      WAYS_EDGE_DATA_DIR: dataDir,
-      WAYS_EDGE_API_HOST: '127.0.0.1',
-      WAYS_EDGE_API_PORT: '0',
-      WAYS_EDGE_MQTT_HOST: '127.0.0.1',
-      WAYS_EDGE_MQTT_PORT: '0',
-      WAYS_EDGE_CLOUD_URL: '',
-      WAYS_EDGE_DISCOVERY_ENABLED: 'false',
+      ...loopbackGatewayEnv(dataDir),
       WAYS_EDGE_LOG_LEVEL: 'info',
       ...env,
     },
