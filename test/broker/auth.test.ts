@@ -4,6 +4,7 @@ import { AuthQueue } from '../../src/broker/auth-queue.js';
 import { CONNACK_CODE } from '../../src/broker/connack.js';
 import { withGateway } from '../helpers/fixture.js';
 import { registerDevice } from '../helpers/devices.js';
+import { withLastCharChanged } from '../helpers/tamper.js';
 import { connackOf, connectApp, createKey, deviceOptions, subscribeCodes, tlsOptions } from './mqtt-helpers.js';
 
 const BAD_USER_OR_PASSWORD = 4;
@@ -27,7 +28,7 @@ t.test('CONNACK codes: bad credentials 4, not authorized 5, keepalive over the c
     ['another device\'s password', { password: other.mqtt_credentials.password }, BAD_USER_OR_PASSWORD],
     ['an unknown device id', { username: 'iot_dev_zzzzzzzzzzzz', clientId: 'iot_dev_zzzzzzzzzzzz' }, BAD_USER_OR_PASSWORD],
     ['no username', { username: undefined, password: undefined }, BAD_USER_OR_PASSWORD],
-    ['a client id other than the device id', { clientId: `${id.slice(0, -1)}x` }, NOT_AUTHORIZED],
+    ['a client id other than the device id', { clientId: withLastCharChanged(id) }, NOT_AUTHORIZED],
     ['another device\'s client id', { clientId: other.device_id }, NOT_AUTHORIZED],
     ['a will on another device\'s topic', { will: { topic: `devices/${other.device_id}/status`, payload: Buffer.from('offline'), qos: 1, retain: false } }, NOT_AUTHORIZED],
     ['a will on its own command topic', { will: { topic: `devices/${id}/commands`, payload: Buffer.from('x'), qos: 0, retain: false } }, NOT_AUTHORIZED],
@@ -58,7 +59,7 @@ t.test('applications: app:<key name> with an mqtt (or admin) key; no mqtt scope,
   t.equal((await connackOf(tlsOptions(target, { username: 'app:bms', password: bms, clientId: '', clean: true }))).code, 0, 'an empty client id (clean session) is fine for an app');
   t.equal((await connackOf(app('reader', reader))).code, NOT_AUTHORIZED, 'read scope only → not authorized');
   t.equal((await connackOf(app('bms', reader))).code, BAD_USER_OR_PASSWORD, 'another key\'s secret → bad username or password');
-  t.equal((await connackOf(app('bms', `${bms.slice(0, -1)}x`))).code, BAD_USER_OR_PASSWORD, 'a wrong key → bad username or password');
+  t.equal((await connackOf(app('bms', withLastCharChanged(bms)))).code, BAD_USER_OR_PASSWORD, 'a wrong key → bad username or password');
   t.equal((await connackOf(app('bms', bms, device.device_id))).code, NOT_AUTHORIZED, 'a device id as client id → not authorized (no session takeover)');
   t.equal((await connackOf(tlsOptions(target, { username: 'app:bms', password: bms, clientId: 'bms-w', will: { topic: 'devices/+/telemetry', payload: Buffer.from('x'), qos: 0, retain: false } }))).code,
     NOT_AUTHORIZED, 'a will outside the app ACL → not authorized');
