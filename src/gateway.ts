@@ -102,7 +102,7 @@ export class Gateway {
     const compaction = new Compaction({ db: this.store.raw, meta, log });
     this.retention = new Retention({ meter: this.meter, usageRetentionDays: config.jobs.usage_retention_days, compaction, log });
     if (config.cloud.url) {
-      const outbox = new Outbox({ store: this.store, log, maxBytes: config.cloud.outbox_max_bytes, maxAgeHours: config.cloud.outbox_max_age_hours });
+      const outbox = new Outbox({ store: this.store, commits: this.commits, log, maxBytes: config.cloud.outbox_max_bytes, maxAgeHours: config.cloud.outbox_max_age_hours });
       this.outbox = outbox;
       this.ingestSinks.push(outbox);
       this.retention.add({ name: 'outbox', prune: () => outbox.prune() });

@@ -1,6 +1,6 @@
 /**
- * The gateway under the QoS 1 load once more, started with `node --cpu-prof`: first at full speed
- * (scenario 1), then paced at 5,000 msg/s (scenario 2). On its clean stop (SIGTERM) V8 writes the
+ * The gateway under the scenario 1 loads once more, started with `node --cpu-prof`: QoS 0 and QoS 1 at
+ * full speed (scenario 1), then QoS 1 paced at 5,000 msg/s (scenario 2). On its clean stop (SIGTERM) V8 writes the
  * profile; it is cut to each measured window and the top self-time functions and modules of each
  * are printed and kept in the report. `--keep-profile DIR` keeps the .cpuprofile (open it in Chrome
  * DevTools → Performance, or speedscope).
@@ -29,7 +29,8 @@ export async function profileGateway(ctx: Ctx, env: BenchEnv): Promise<void> {
     await gw.start();
     rig = new Rig(gatewayTarget(env, gw), s.pubProcs);
     await rig.connect(devices(env, 0, s.devices));
-    const base = { qos: 1 as const, warmupMs: s.warmupMs, durationMs: s.profileMs, window: s.qos1Window, payloadBytes: s.payloadBytes, credit: s.credit };
+    const base = { qos: 1 as 0 | 1, warmupMs: s.warmupMs, durationMs: s.profileMs, window: s.qos1Window, payloadBytes: s.payloadBytes, credit: s.credit };
+    runs.push({ title: `QoS 0 at full speed (scenario 1), ${s.profileMs / 1000} s`, result: await rig.measure({ ...base, qos: 0, rate: 0 }) });
     runs.push({ title: `QoS 1 at full speed (scenario 1), ${s.profileMs / 1000} s`, result: await rig.measure({ ...base, rate: 0 }) });
     runs.push({ title: `QoS 1 paced at ${fmtNumber(s.latencyRate)} msg/s (scenario 2), ${s.profileMs / 1000} s`, result: await rig.measure({ ...base, rate: s.latencyRate }) });
     for (const r of runs) ctx.log(`  profiled ${r.title}: ${fmtNumber(r.result.rate)} msg/s, ${r.result.cpuUsPerMsg.toFixed(2)} µs/msg (profiling adds overhead)`);
@@ -58,5 +59,5 @@ export async function profileGateway(ctx: Ctx, env: BenchEnv): Promise<void> {
     ctx.log(`\n${title}:\n${table}`);
     parts.push(`### ${title}\n\n${fmtNumber(result.rate)} msg/s delivered, ${result.cpuUsPerMsg.toFixed(1)} µs of gateway CPU per message (all threads; profiling adds overhead).\n\n${table}`);
   }
-  ctx.report.section(`## Profile of the gateway under the QoS 1 load\n\n\`node --cpu-prof\` (main thread only), ${s.devices} devices → 1 subscriber, uplink on to the local cloud broker; each summary covers its measured window only.\n\n${parts.join('\n\n')}`);
+  ctx.report.section(`## Profile of the gateway under the QoS 0 and QoS 1 loads\n\n\`node --cpu-prof\` (main thread only), ${s.devices} devices → 1 subscriber, uplink on to the local cloud broker; each summary covers its measured window only.\n\n${parts.join('\n\n')}`);
 }

@@ -23,6 +23,7 @@ import { RateLimiter } from './rate-limiter.js';
 import { Connections } from './connections.js';
 import { MqttListeners } from './listeners.js';
 import { guardPacketSize } from './packet-size.js';
+import { coalesceWrites } from './write-coalescing.js';
 import { capUnsentBytes } from './slow-consumer.js';
 import { DeviceConfigs } from './device-config.js';
 import { removeSession } from './session.js';
@@ -157,6 +158,7 @@ export class BrokerService implements Service {
     this.listeners = new MqttListeners({
       mqtt, tls: this.deps.tls, log,
       handle: (socket: Socket) => {
+        coalesceWrites(socket);
         const client = aedes.handle(socket);
         capUnsentBytes(socket, Math.max(MAX_UNSENT_BYTES, 2 * maxRemaining), (unsent) => {
           log.warn({ event: 'mqtt_slow_consumer', client_id: client.id, address: socket.remoteAddress, unsent_bytes: unsent },

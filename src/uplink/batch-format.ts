@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import type { StoredEntry } from './outbox.js';
 import { seqKey } from './outbox-key.js';
+import { isJsonText } from './json-check.js';
 
 const gzip = promisify(gzipCallback);
 
@@ -64,19 +65,39 @@ export function batchId(gatewayId: string, firstSeq: number): string {
 
 /** The payload as JSON text when it is UTF-8 JSON, so that it can be embedded as it is. */
 function jsonText(payload: Buffer): string | undefined {
-  if (payload.length === 0 || !isUtf8(payload)) return undefined;
-  const text = payload.toString('utf8');
-  try {
-    JSON.parse(text);
-    return text;
-  } catch {
-    return undefined;
+  if (payload.length === 0 || !isUtf8(payload) || !isJsonText(payload)) return undefined;
+  return payload.toString('utf8');
+}
+
+/**
+ * Per-message strings that repeat: the `{"device_id":…,"topic":…` opening per device and topic, and
+ * the ISO time of the last receive millisecond (a batch's messages share few of them). Cleared when
+ * full, so a stream of made-up topics cannot grow it.
+ */
+const MESSAGE_HEADS = new Map<string, string>();
+const MAX_MESSAGE_HEADS = 4096;
+let isoAt = -1;
+let isoText = '';
+
+function messageHead(deviceId: string, topic: string): string {
+  const key = `${deviceId}\n${topic}`;
+  let head = MESSAGE_HEADS.get(key);
+  if (head === undefined) {
+    if (MESSAGE_HEADS.size >= MAX_MESSAGE_HEADS) MESSAGE_HEADS.clear();
+    head = `{"device_id":${JSON.stringify(deviceId)},"topic":${JSON.stringify(topic)},"received_at":"`;
+    MESSAGE_HEADS.set(key, head);
   }
+  return head;
+}
+
+function isoTime(ms: number): string {
+  if (ms !== isoAt) { isoAt = ms; isoText = new Date(ms).toISOString(); }
+  return isoText;
 }
 
 export function messageJson(e: StoredEntry): string {
   const text = jsonText(e.payload);
-  const head = `{"device_id":${JSON.stringify(e.deviceId)},"topic":${JSON.stringify(e.topic)},"received_at":"${new Date(e.receivedAt).toISOString()}","seq":${e.deviceSeq}`;
+  const head = `${messageHead(e.deviceId, e.topic)}${isoTime(e.receivedAt)}","seq":${e.deviceSeq}`;
   return text === undefined ? `${head},"payload_base64":"${e.payload.toString('base64')}"}` : `${head},"payload":${text}}`;
 }
 

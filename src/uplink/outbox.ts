@@ -3,7 +3,7 @@ import type { AbstractIteratorOptions } from 'abstract-level';
 import type { AcceptedMessage, IngestSink } from '../broker/ingest.js';
 import type { Service } from '../lifecycle.js';
 import type { Logger } from '../log.js';
-import type { BatchOp } from '../store/group-commit.js';
+import type { BatchOp, CommitContributor, GroupCommit } from '../store/group-commit.js';
 import { SYNC, type BufferSublevel, type JsonSublevel, type Store } from '../store/store.js';
 import { DropLog, type DropReason } from './drop-log.js';
 import { decodeEntry, encodeEntry, encodedEntrySize, type OutboxEntry } from './outbox-entry.js';
@@ -19,6 +19,8 @@ export interface StoredEntry extends OutboxEntry {
 
 export interface OutboxOptions {
   store: Store;
+  /** The broker's group commit: staged entries are written by it, with their per-device counters. */
+  commits: GroupCommit;
   log: Logger;
   /** cloud.outbox_max_bytes; 0 = no byte cap. */
   maxBytes: number;
@@ -73,7 +75,7 @@ export type OutboxEvents = {
  * is subtracted exactly once, whichever of ack, byte cap or age cap gets to it first. After a restart
  * the existing entries are counted by a background scan (start stays fast with a large backlog).
  */
-export class Outbox implements Service, IngestSink {
+export class Outbox implements Service, IngestSink, CommitContributor {
   readonly name = 'outbox';
   /** Bytes staged per second over the last minute (for the absorb estimate). */
   readonly inflow = new RateWindow(60);
@@ -88,6 +90,9 @@ export class Outbox implements Service, IngestSink {
   private bytesN = 0;
   private oldestAt: number | undefined;
   private readonly deviceSeq = new Map<string, number>();
+  /** Devices whose per-device counter changed since the last group commit took them. */
+  private seqDirty = new Set<string>();
+  private seqInFlight: string[] = [];
   private readonly droppedBy = new Map<string, number>();
   private droppedTotalN = 0;
   private id = '';
@@ -106,6 +111,7 @@ export class Outbox implements Service, IngestSink {
     this.out = opts.store.binary('outbox');
     this.st = opts.store.json<unknown>('state');
     this.dropLog = new DropLog(opts.log, { maxBytes: opts.maxBytes, maxAgeHours: opts.maxAgeHours });
+    opts.commits.addContributor(this);
   }
 
   async start(): Promise<void> {
@@ -157,12 +163,27 @@ export class Outbox implements Service, IngestSink {
     this.inflow.add(size);
     for (const listener of this.stagedListeners) listener(seq, size, msg.receivedAt);
     if (this.opts.maxBytes > 0 && this.bytesN > this.opts.maxBytes) this.enforceByteCap();
-    // The per-device counter rides in the same synced batch as the entry, so it can never be behind
-    // an entry on disk: numbering stays monotonic across crashes (gaps are possible, reuse is not).
-    return [
-      { type: 'put', sublevel: this.out, key: seqKey(seq), value } as unknown as BatchOp,
-      { type: 'put', sublevel: this.st, key: ST.seq + msg.deviceId, value: deviceSeq } as unknown as BatchOp,
-    ];
+    this.seqDirty.add(msg.deviceId);
+    return [{ type: 'put', sublevel: this.out, key: seqKey(seq), value } as unknown as BatchOp];
+  }
+
+  /**
+   * The per-device counters, once per device per group commit (not once per message). The commit
+   * collects them in the same synchronous step as the queued entries, so a counter is never behind
+   * an entry on disk: numbering stays monotonic across crashes (gaps are possible, reuse is not).
+   */
+  pendingOps(): BatchOp[] {
+    if (this.seqDirty.size === 0) { this.seqInFlight = []; return []; }
+    const ops: BatchOp[] = [];
+    for (const device of this.seqDirty) ops.push({ type: 'put', sublevel: this.st, key: ST.seq + device, value: this.deviceSeq.get(device) } as unknown as BatchOp);
+    this.seqInFlight = [...this.seqDirty];
+    this.seqDirty = new Set();
+    return ops;
+  }
+
+  commitFailed(): void {
+    for (const device of this.seqInFlight) this.seqDirty.add(device);
+    this.seqInFlight = [];
   }
 
   /**

@@ -41,7 +41,7 @@ async function setup(t: Test, opts: Partial<BatcherOptions> = {}): Promise<Setup
   const store = new Store(dir);
   await store.start();
   const commits = new GroupCommit(store.raw);
-  const outbox = new Outbox({ store, log, maxBytes: 0, maxAgeHours: 0 });
+  const outbox = new Outbox({ store, commits, log, maxBytes: 0, maxAgeHours: 0 });
   await outbox.start();
   const batcher = new Batcher({
     outbox, log, mode: 'batch', gzip: false, gatewayId: 'gw', batchTopic: 'devices/gw/telemetry',

@@ -16,7 +16,7 @@ async function open(dir: string, caps: { maxBytes?: number; maxAgeHours?: number
   const store = new Store(dir);
   await store.start();
   const commits = new GroupCommit(store.raw);
-  const outbox = new Outbox({ store, log, maxBytes: caps.maxBytes ?? 0, maxAgeHours: caps.maxAgeHours ?? 0 });
+  const outbox = new Outbox({ store, commits, log, maxBytes: caps.maxBytes ?? 0, maxAgeHours: caps.maxAgeHours ?? 0 });
   await outbox.start();
   return { store, commits, outbox, async close() { await outbox.stop(); await store.stop(); } };
 }
