@@ -19,7 +19,7 @@ import { Rig, type BrokerTarget } from './lib/rig.js';
 import { parseSettings, USAGE, type Settings } from './lib/settings.js';
 import { Worker } from './lib/workers.js';
 import { writeBenchmarksDoc, versions } from './lib/doc.js';
-import { mqttLoad, type CloudProbe } from './scenarios/mqtt-load.js';
+import { diskFloor, mqttLoad, type CloudProbe } from './scenarios/mqtt-load.js';
 import { idleFootprint, startupTime } from './scenarios/footprint.js';
 import { drain } from './scenarios/ingest.js';
 import { restLoad } from './scenarios/rest.js';
@@ -80,6 +80,7 @@ async function sideBySide(ctx: Ctx, env: BenchEnv, state: { gatewayHasBroker: bo
       }
       phase('1./2. throughput and latency (alternating brokers)');
       await mqttLoad(ctx, rigs, probe);
+      if (want('latency')) await diskFloor(ctx, env.root);
       const gwRig = rigs.find((r) => r.target.label === 'ways-edge');
       if (want('ingest') && gwRig && probe && cloud) {
         phase('4. ingest to cloud: backlog drain after an outage');

@@ -11,6 +11,7 @@ import { fmtNumber } from '../lib/report.js';
 import { median } from '../lib/stats.js';
 import type { Worker } from '../lib/workers.js';
 import os from 'node:os';
+import { measureSyncedBatches } from '../lib/disk-sync.js';
 
 export interface CloudProbe { worker: Worker; pid: () => number }
 
@@ -122,4 +123,17 @@ function rows(ctx: Ctx, res: Results): void {
     report.add({ scenario: sc, metric: 'publish→deliver p50', unit: 'ms', ...both('latency0', (r) => r.latency?.p50) });
     report.add({ scenario: sc, metric: 'publish→deliver p99', unit: 'ms', ...both('latency0', (r) => r.latency?.p99) });
   }
+}
+
+/**
+ * The gateway routes a QoS 1 message only after its synced batch (aedes writes the PUBACK, then
+ * routes): the disk's sync time is the floor of its publish→deliver latency. Measured with nothing
+ * else running, on the filesystem of the gateway's data directory.
+ */
+export async function diskFloor(ctx: Ctx, dir: string): Promise<void> {
+  const t = await measureSyncedBatches(dir, ctx.settings.quick ? 1_500 : 4_000);
+  ctx.log(`  disk: ${t.n} synced LevelDB batches, p50 ${t.p50.toFixed(2)} ms, p99 ${t.p99.toFixed(2)} ms, max ${t.max.toFixed(1)} ms`);
+  const sc = `2. latency QoS 1, ${fmtNumber(ctx.settings.latencyRate)} msg/s paced`;
+  ctx.report.add({ scenario: sc, metric: 'floor: a synced LevelDB batch on this disk, p50', unit: 'ms', gateway: t.p50 });
+  ctx.report.add({ scenario: sc, metric: 'floor: a synced LevelDB batch on this disk, p99', unit: 'ms', gateway: t.p99 });
 }
