@@ -8,6 +8,8 @@ export interface CommitContributor {
   pendingOps(): BatchOp[];
   /** The batch holding this contributor's last pendingOps() failed: mark them pending again. */
   commitFailed(): void;
+  /** The batch holding this contributor's last pendingOps() (and what was queued with them) is synced. */
+  committed?(): void;
 }
 
 /**
@@ -56,6 +58,7 @@ export class GroupCommit {
           this.counters.batches += 1;
           this.counters.ops += ops.length;
         }
+        for (const c of this.contributors) c.committed?.();
         for (const w of waiters) w.resolve();
       } catch (err) {
         for (const c of this.contributors) c.commitFailed();

@@ -7,10 +7,10 @@ import type { Outbox, StoredEntry } from './outbox.js';
 import { RateWindow } from './rate-window.js';
 
 /**
- * While a full batch is staged but its group commit has not landed yet, look again this soon
- * (a synced write takes a few ms, tens on an SD card).
+ * While a full batch is staged but its group commit has not landed yet, the outbox's `committed`
+ * event wakes the batcher; this poll is only a safety net.
  */
-const COMMIT_POLL_MS = 5;
+const COMMIT_POLL_MS = 50;
 /** …but not for ever: a failed commit leaves a gap that never fills; then wait for new data instead. */
 const COMMIT_WAIT_MAX_MS = 1000;
 /**
@@ -81,11 +81,13 @@ export class Batcher {
   private prefetch: { from: number; entries: Promise<StoredEntry[] | undefined> } | undefined;
   private idleWaiters: Array<() => void> = [];
   private readonly unsubscribe: () => void;
+  private readonly unsubscribeCommitted: () => void;
   readonly counters = { batches: 0, messages: 0, payloadBytes: 0 };
 
   constructor(private readonly opts: BatcherOptions) {
     this.bucket = opts.rateLimit > 0 ? new TokenBucket(opts.rateLimit, Math.max(1, Math.ceil(opts.rateLimit * BURST_SECONDS))) : undefined;
     this.unsubscribe = opts.outbox.onStaged((_seq, size, receivedAt) => this.onStaged(size, receivedAt));
+    this.unsubscribeCommitted = opts.outbox.events.on('committed', () => { if (this.link && this.blocked === 'commit') this.kick(); });
   }
 
   /** A link came up: resend from the oldest unacknowledged entry. */
@@ -131,6 +133,7 @@ export class Batcher {
 
   stop(): void {
     this.unsubscribe();
+    this.unsubscribeCommitted();
     this.offline();
     this.blocked = 'draining';
   }

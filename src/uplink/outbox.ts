@@ -9,6 +9,7 @@ import { DropLog, type DropReason } from './drop-log.js';
 import { decodeEntry, encodeEntry, encodedEntrySize, type OutboxEntry } from './outbox-entry.js';
 import { KEY_BYTES, parseSeqKey, seqKey } from './outbox-key.js';
 import { RateWindow } from './rate-window.js';
+import { RecentEntries } from './recent-entries.js';
 import { TypedEmitter } from '../typed-emitter.js';
 
 /** An entry as read back: its outbox sequence number and its accounted size (key + value bytes). */
@@ -58,7 +59,16 @@ type StagedListener = (seq: number, size: number, receivedAt: number) => void;
 export type OutboxEvents = {
   /** Entries left the outbox: acknowledged (no reason) or dropped. */
   removed: [entries: number, reason: DropReason | undefined];
+  /** A group commit landed: entries up to `committedUpTo` are on disk (or were a failed commit's gap). */
+  committed: [];
 };
+
+/**
+ * The newest entries kept in memory for the batcher (src/uplink/recent-entries.ts): a few batches'
+ * worth, so a connected uplink never reads back what it has just written; at most this many bytes.
+ */
+const RECENT_MAX_ENTRIES = 4096;
+const RECENT_MAX_BYTES = 4 * 1024 * 1024;
 
 /**
  * The durable outbox of the uplink: every accepted device message, in LevelDB (sublevel `out`)
@@ -93,6 +103,11 @@ export class Outbox implements Service, IngestSink, CommitContributor {
   /** Devices whose per-device counter changed since the last group commit took them. */
   private seqDirty = new Set<string>();
   private seqInFlight: string[] = [];
+  private readonly recent = new RecentEntries({ maxEntries: RECENT_MAX_ENTRIES, maxBytes: RECENT_MAX_BYTES });
+  /** Entries up to here are synced (or are gaps of a failed commit); set when a group commit lands. */
+  private committedUpToSeq = 0;
+  /** What the group commit being written holds: entries staged up to here. */
+  private inFlightUpTo = 0;
   private readonly droppedBy = new Map<string, number>();
   private droppedTotalN = 0;
   private id = '';
@@ -138,6 +153,9 @@ export class Outbox implements Service, IngestSink, CommitContributor {
     } else {
       this.headSeq = this.nextSeq;
     }
+    this.committedUpToSeq = this.nextSeq - 1;
+    this.inFlightUpTo = this.committedUpToSeq;
+    this.recent.reset(this.nextSeq);
   }
 
   async stop(): Promise<void> {
@@ -161,6 +179,8 @@ export class Outbox implements Service, IngestSink, CommitContributor {
     this.countN += 1;
     this.bytesN += size;
     this.inflow.add(size);
+    // A view into the stored value, not the broker's buffer (which may share a whole socket read).
+    this.recent.add({ deviceId: msg.deviceId, topic: msg.topic, receivedAt: msg.receivedAt, deviceSeq, payload: value.subarray(value.length - msg.payload.length), seq, size });
     for (const listener of this.stagedListeners) listener(seq, size, msg.receivedAt);
     if (this.opts.maxBytes > 0 && this.bytesN > this.opts.maxBytes) this.enforceByteCap();
     this.seqDirty.add(msg.deviceId);
@@ -173,6 +193,8 @@ export class Outbox implements Service, IngestSink, CommitContributor {
    * an entry on disk: numbering stays monotonic across crashes (gaps are possible, reuse is not).
    */
   pendingOps(): BatchOp[] {
+    // The staged entries' operations were queued in the same commit, synchronously after stage().
+    this.inFlightUpTo = this.nextSeq - 1;
     if (this.seqDirty.size === 0) { this.seqInFlight = []; return []; }
     const ops: BatchOp[] = [];
     for (const device of this.seqDirty) ops.push({ type: 'put', sublevel: this.st, key: ST.seq + device, value: this.deviceSeq.get(device) } as unknown as BatchOp);
@@ -184,6 +206,16 @@ export class Outbox implements Service, IngestSink, CommitContributor {
   commitFailed(): void {
     for (const device of this.seqInFlight) this.seqDirty.add(device);
     this.seqInFlight = [];
+    // Not on disk and never acknowledged: gaps from now on, in memory as on disk.
+    this.recent.dropRange(this.committedUpToSeq, this.inFlightUpTo);
+    this.committedUpToSeq = this.inFlightUpTo;
+    this.events.emit('committed');
+  }
+
+  committed(): void {
+    if (this.inFlightUpTo === this.committedUpToSeq) return;
+    this.committedUpToSeq = this.inFlightUpTo;
+    this.events.emit('committed');
   }
 
   /**
@@ -204,9 +236,15 @@ export class Outbox implements Service, IngestSink, CommitContributor {
 
   // ---- reading and removing ----------------------------------------------------------------------
 
-  /** Up to `limit` committed entries from sequence number `from` on (never below `head`), oldest first. */
+  /**
+   * Up to `limit` committed entries from sequence number `from` on (never below `head`), oldest first:
+   * from memory while they are recent, else from LevelDB.
+   */
   async read(from: number, limit: number): Promise<StoredEntry[]> {
-    const options: AbstractIteratorOptions<string, Buffer> & { highWaterMarkBytes: number } = { gte: seqKey(Math.max(from, this.headSeq)), limit, highWaterMarkBytes: READ_HIGH_WATER_BYTES };
+    const start = Math.max(from, this.headSeq);
+    const recent = this.recent.read(start, limit, this.committedUpToSeq);
+    if (recent) return recent;
+    const options: AbstractIteratorOptions<string, Buffer> & { highWaterMarkBytes: number } = { gte: seqKey(start), limit, highWaterMarkBytes: READ_HIGH_WATER_BYTES };
     const rows = await this.out.iterator(options).all();
     const head = this.headSeq;
     const entries: StoredEntry[] = [];
@@ -247,6 +285,7 @@ export class Outbox implements Service, IngestSink, CommitContributor {
     }
     if (removed === 0) return 0;
     this.headSeq = last + 1;
+    this.recent.trimBelow(this.headSeq);
     if (this.countN <= 0) { this.countN = 0; this.bytesN = 0; }
     for (const device of touched) ops.push({ type: 'put', sublevel: this.st, key: ST.drop + device, value: this.droppedBy.get(device) } as unknown as BatchOp);
     ops.push({ type: 'put', sublevel: this.st, key: ST.removedUpTo, value: last } as unknown as BatchOp);
@@ -280,6 +319,8 @@ export class Outbox implements Service, IngestSink, CommitContributor {
   get head(): number { return this.headSeq; }
   /** The last sequence number handed out by stage(). */
   get lastStaged(): number { return this.nextSeq - 1; }
+  /** Entries up to this sequence number are on disk (or were a failed commit's gap). */
+  get committedUpTo(): number { return this.committedUpToSeq; }
   get outboxId(): string { return this.id; }
   get droppedTotal(): number { return this.droppedTotalN; }
   droppedByDevice(): Record<string, number> { return Object.fromEntries(this.droppedBy); }
