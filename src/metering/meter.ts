@@ -1,7 +1,7 @@
 import type { JsonSublevel, Store } from '../store/store.js';
 import type { BatchOp, CommitContributor } from '../store/group-commit.js';
 import type { Service } from '../lifecycle.js';
-import { addUsage, dayOf, emptyUsage, usageKey, type UsageCounters, type UsageKind } from './usage.js';
+import { addUsage, countInto, dayOf, emptyUsage, usageKey, type UsageCounters, type UsageKind } from './usage.js';
 
 export interface UsageRow extends UsageCounters { date: string; device_id: string }
 
@@ -52,15 +52,9 @@ export class Meter implements Service, CommitContributor {
     const key = usageKey(day, deviceId);
     let row = this.rows.get(key);
     if (!row) { row = emptyUsage(); this.rows.set(key, row); }
-    const delta = emptyUsage();
-    switch (kind) {
-      case 'in': delta.messages_in = 1; delta.bytes_in = bytes; break;
-      case 'out': delta.messages_out = 1; delta.bytes_out = bytes; break;
-      case 'throttled': delta.throttled = 1; break;
-      case 'rejected': delta.rejected = 1; break;
-    }
-    addUsage(row, delta);
-    addUsage(this.monthTotal, delta);
+    // No delta object: this runs for every message in and every delivery out.
+    countInto(row, kind, bytes);
+    countInto(this.monthTotal, kind, bytes);
     this.dirty.add(key);
   }
 

@@ -24,6 +24,16 @@ export function addUsage(into: UsageCounters, from: UsageCounters): UsageCounter
   return into;
 }
 
+/** Adds one message (or one refusal) of `kind` with `bytes` to `into`. */
+export function countInto(into: UsageCounters, kind: UsageKind, bytes: number): void {
+  switch (kind) {
+    case 'in': into.messages_in += 1; into.bytes_in += bytes; break;
+    case 'out': into.messages_out += 1; into.bytes_out += bytes; break;
+    case 'throttled': into.throttled += 1; break;
+    case 'rejected': into.rejected += 1; break;
+  }
+}
+
 /** Calendar day `YYYY-MM-DD` of `when` in `timeZone` ('' = the system zone). */
 export function dayOf(when: Date, timeZone: string): string {
   // Called for every message: Intl formatting costs ~1 µs, so the answer is kept for the second.

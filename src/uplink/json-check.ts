@@ -101,9 +101,11 @@ function scalarEnd(b: Uint8Array, i: number): number {
   return -1;
 }
 
+/** Open containers, innermost last: true = object, false = array. Reused: the check runs per message. */
+const stack: boolean[] = [];
+
 export function isJsonText(b: Uint8Array): boolean {
-  // Open containers, innermost last: true = object, false = array.
-  const stack: boolean[] = [];
+  stack.length = 0;
   let i = skipWhitespace(b, 0);
   // Expecting a value at i (after the start, a ':', a ',' in an array, or an opening bracket).
   for (;;) {

@@ -276,7 +276,6 @@ export class Outbox implements Service, IngestSink, CommitContributor {
       removed += 1;
       last = Math.max(last, e.seq);
       if (this.isCounted(e.seq)) { this.countN -= 1; this.bytesN -= e.size; }
-      ops.push({ type: 'del', sublevel: this.out, key: seqKey(e.seq) } as unknown as BatchOp);
       if (reason) {
         this.droppedBy.set(e.deviceId, (this.droppedBy.get(e.deviceId) ?? 0) + 1);
         this.droppedTotalN += 1;
@@ -290,7 +289,7 @@ export class Outbox implements Service, IngestSink, CommitContributor {
     for (const device of touched) ops.push({ type: 'put', sublevel: this.st, key: ST.drop + device, value: this.droppedBy.get(device) } as unknown as BatchOp);
     ops.push({ type: 'put', sublevel: this.st, key: ST.removedUpTo, value: last } as unknown as BatchOp);
     if (reason) this.dropLog.record(reason, removed);
-    this.write(ops);
+    this.write(ops, { gte: seqKey(head), lte: seqKey(last) });
     this.refreshOldest();
     this.events.emit('removed', removed, reason);
     return removed;
@@ -415,10 +414,17 @@ export class Outbox implements Service, IngestSink, CommitContributor {
       .finally(() => { this.refreshing = undefined; });
   }
 
-  private write(ops: BatchOp[]): void {
+  /**
+   * Writes a removal: first the state (the removed-up-to mark, drop counters), then the entries go as
+   * one key range — LevelDB deletes a range in its own thread, where a delete per entry would be
+   * marshalled one by one from JavaScript. In this order a crash in between only means a resend;
+   * the other order could lose the mark and hand out used sequence numbers again.
+   */
+  private write(ops: BatchOp[], entries: { gte: string; lte: string }): void {
     const db = this.opts.store.raw;
     this.writes = this.writes
       .then(() => db.batch(ops))
+      .then(() => this.out.clear(entries))
       .catch((err: unknown) => {
         // The entries stay on disk; after a restart they are sent (or dropped) again. Never a crash.
         this.opts.log.error({ event: 'outbox_write_failed', err }, 'writing outbox removals failed');
