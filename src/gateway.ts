@@ -121,6 +121,10 @@ export class Gateway {
     this.readiness.require('store');
     this.readiness.require('api');
     this.readiness.require('broker');
+    // From a failed write (a full disk) until LevelDB has reopened, the store refuses writes: not ready meanwhile.
+    this.store.events.on('write_failed', (why) => this.readiness.set('store', false,
+      `the store refuses writes while it recovers from a failed write (${why}); it reopens by itself once the disk has room`));
+    this.store.events.on('reopened', () => { if (!this.stopping) this.readiness.set('store', true); });
   }
 
   get apiPort(): number { return this.api?.port ?? 0; }

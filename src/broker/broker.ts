@@ -141,7 +141,7 @@ export class BrokerService implements Service {
       authenticator: new Authenticator({ registry, apiKeys: this.deps.apiKeys, mqtt, log }),
     });
     this.hooks = hooks;
-    this.persistence = new LevelPersistence({ db: this.deps.store.json<unknown>('sessions') });
+    this.persistence = new LevelPersistence({ db: this.deps.store.json<unknown>('sessions'), maxQueuedPerClient: mqtt.max_queued_messages_per_client, log });
     const aedes = new Aedes({
       ...AEDES_LIMITS,
       connectTimeout: mqtt.connect_timeout_ms,
@@ -182,7 +182,8 @@ export class BrokerService implements Service {
 
     this.unsubscribers.push(registry.events.on('revoked', (deviceId, reason) => this.revoked(deviceId, reason)));
     this.flushTimer = setInterval(() => this.flushCounters(), COUNTER_FLUSH_MS);
-    this.deps.stats.broker = () => ({ connected_devices: this.connections.deviceCount, connected_apps: this.connections.appCount });
+    const persistence = this.persistence;
+    this.deps.stats.broker = () => ({ connected_devices: this.connections.deviceCount, connected_apps: this.connections.appCount, queued_dropped: persistence.queueDropped });
   }
 
   async stop(): Promise<void> {

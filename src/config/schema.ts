@@ -56,6 +56,7 @@ export const configSchema = {
         rate_limit: { type: 'number', minimum: 0, default: 100, description: 'Messages per second per device; a faster device is slowed down. 0 = no limit.' },
         rate_burst: { type: 'integer', minimum: 1, default: 100, description: 'Messages a device may send at once above its rate.' },
         max_subscriptions_per_client: { type: 'integer', minimum: 1, default: 100, description: 'Subscriptions one client may hold.' },
+        max_queued_messages_per_client: { type: 'integer', minimum: 0, default: 1000, description: 'QoS 1/2 messages kept for one offline persistent session (clean=false); past it the oldest are dropped and counted. 0 = no cap.' },
         connect_timeout_ms: { type: 'integer', minimum: 100, default: 10000, description: 'A socket that has not sent CONNECT by then is closed.' },
         keepalive_max_seconds: { type: 'integer', minimum: 0, maximum: 65535, default: 1200, description: 'Largest keepalive a client may ask for (0 = no cap).' },
         auth_concurrency: { type: 'integer', minimum: 1, default: 2, description: 'Password hash checks running at once, so a reconnect storm cannot starve the event loop.' },
@@ -134,7 +135,8 @@ export interface GatewayConfig {
   readonly mqtt: {
     readonly host: string; readonly port: number; readonly plain_enabled: boolean; readonly plain_host: string; readonly plain_port: number;
     readonly max_message_bytes: number; readonly rate_limit: number; readonly rate_burst: number;
-    readonly max_subscriptions_per_client: number; readonly connect_timeout_ms: number; readonly keepalive_max_seconds: number;
+    readonly max_subscriptions_per_client: number; readonly max_queued_messages_per_client: number;
+    readonly connect_timeout_ms: number; readonly keepalive_max_seconds: number;
     readonly auth_concurrency: number;
   };
   readonly discovery: { readonly enabled: boolean };

@@ -53,6 +53,7 @@ export class GatewayMetrics {
     this.gauge('ways_edge_outbox_bytes', 'Bytes waiting in the outbox.', (s) => num(s.stats.uplink, 'backlog', 'bytes'));
     this.gauge('ways_edge_outbox_oldest_age_seconds', 'Age of the oldest outbox entry.', (s) => num(s.stats.uplink, 'backlog', 'oldest_age_seconds'));
     this.counter('ways_edge_outbox_dropped_total', 'Outbox entries dropped at its byte or age cap.', (s) => num(s.stats.uplink, 'dropped'));
+    this.counter('ways_edge_mqtt_queued_dropped_total', 'Messages dropped from offline persistent sessions at mqtt.max_queued_messages_per_client.', (s) => num(s.stats.messages, 'queued_dropped'));
     this.gauge('ways_edge_accepting_telemetry', '0 while new telemetry is refused (disk below health.disk_min_free_bytes).', (s) => (s.stats.admission.accepting ? 1 : 0));
     this.gauge('ways_edge_cpu_load1', 'Host load average over 1 minute.', (s) => s.stats.host?.cpu.load_1m);
     this.gauge('ways_edge_cpu_load5', 'Host load average over 5 minutes.', (s) => s.stats.host?.cpu.load_5m);

@@ -162,7 +162,8 @@ class VarReader {
 }
 
 /** LevelDB log format (db/log_format.h): 32 KB blocks of records with a 7-byte header. */
-const BLOCK = 32_768;
+export const LOG_BLOCK_BYTES = 32_768;
+const BLOCK = LOG_BLOCK_BYTES;
 const HEADER = 7;
 const MAX_RECORD_TYPE = 4;
 const RECORD = { FULL: 1, FIRST: 2, MIDDLE: 3, LAST: 4 } as const;
@@ -174,7 +175,7 @@ const RECORD = { FULL: 1, FIRST: 2, MIDDLE: 3, LAST: 4 } as const;
  * cross a block boundary, so a length that would is damage too. A file that ends inside a record, or
  * after the first fragments of one, is a torn tail (`tornBytes`), which LevelDB drops without a word.
  */
-export function readRecords(bytes: Buffer, onRecord: (record: Buffer) => string | undefined): { problem?: string; tornBytes: number } {
+export function readRecords(bytes: Buffer, onRecord: (record: Buffer) => string | undefined): { problem?: string; problemAt?: number; tornBytes: number } {
   let p = 0;
   /** Where the record being assembled from fragments (FIRST, MIDDLE…) began, and its parts. */
   let fragmentStart: number | undefined;
@@ -196,14 +197,14 @@ export function readRecords(bytes: Buffer, onRecord: (record: Buffer) => string 
     const length = bytes.readUInt16LE(p + 4);
     const type = bytes[p + 6] as number;
     if (type === 0 && length === 0) { p += leftInBlock; continue; } // preallocated zeros: LevelDB skips the block
-    if (HEADER + length > leftInBlock) return { problem: `is damaged at byte ${p} (bad record length ${length})`, tornBytes: 0 };
+    if (HEADER + length > leftInBlock) return { problem: `is damaged at byte ${p} (bad record length ${length})`, problemAt: p, tornBytes: 0 };
     if (p + HEADER + length > bytes.length) return torn(p);
-    if (type > MAX_RECORD_TYPE) return { problem: `is damaged at byte ${p} (unknown record type ${type})`, tornBytes: 0 };
-    if (mask(crc32c(bytes, p + 6, p + HEADER + length)) !== stored) return { problem: `is damaged at byte ${p} (checksum mismatch)`, tornBytes: 0 };
+    if (type > MAX_RECORD_TYPE) return { problem: `is damaged at byte ${p} (unknown record type ${type})`, problemAt: p, tornBytes: 0 };
+    if (mask(crc32c(bytes, p + 6, p + HEADER + length)) !== stored) return { problem: `is damaged at byte ${p} (checksum mismatch)`, problemAt: p, tornBytes: 0 };
     const data = bytes.subarray(p + HEADER, p + HEADER + length);
     if (type === RECORD.FULL) {
       const why = deliver(data, p);
-      if (why) return { problem: why, tornBytes: 0 };
+      if (why) return { problem: why, problemAt: p, tornBytes: 0 };
       fragmentStart = undefined;
     } else if (type === RECORD.FIRST) {
       fragmentStart = p;
@@ -212,7 +213,7 @@ export function readRecords(bytes: Buffer, onRecord: (record: Buffer) => string 
       parts.push(data);
       if (type === RECORD.LAST) {
         const why = deliver(Buffer.concat(parts), fragmentStart);
-        if (why) return { problem: why, tornBytes: 0 };
+        if (why) return { problem: why, problemAt: fragmentStart, tornBytes: 0 };
         fragmentStart = undefined;
         parts = [];
       }

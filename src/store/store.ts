@@ -10,8 +10,15 @@ import type { Logger } from '../log.js';
 import { inspectDb } from './integrity.js';
 import { holdOpen, type OpenDecision } from './gated-level.js';
 import { WriteFailureRecovery } from './write-failure.js';
+import { TypedEmitter } from '../typed-emitter.js';
 
 export type Db = Level<string, unknown>;
+
+export type StoreEvents = {
+  /** A write failed with an I/O error (a full disk): writes are refused until `reopened`. */
+  write_failed: [reason: string];
+  reopened: [];
+};
 export type JsonSublevel<V> = AbstractSublevel<Db, string | Buffer | Uint8Array, string, V>;
 export type BufferSublevel = AbstractSublevel<Db, string | Buffer | Uint8Array, string, Buffer>;
 
@@ -21,6 +28,7 @@ export type BufferSublevel = AbstractSublevel<Db, string | Buffer | Uint8Array, 
  */
 export class Store implements Service {
   readonly name = 'store';
+  readonly events = new TypedEmitter<StoreEvents>();
   readonly location: string;
   private readonly db: Db;
   private readonly allowOpen: (decision: OpenDecision) => void;
@@ -42,7 +50,10 @@ export class Store implements Service {
     this.migrations = opts.migrations ?? MIGRATIONS;
     this.log = opts.log;
     // After a write fails with an I/O error (a full disk): no more writes, and a reopen (src/store/write-failure.ts).
-    this.writeFailures = new WriteFailureRecovery(this.db, opts.log);
+    this.writeFailures = new WriteFailureRecovery(this.db, opts.log, (failure) => {
+      if (failure) this.events.emit('write_failed', failure.message);
+      else this.events.emit('reopened');
+    });
     this.checkFormat = opts.migrate ?? true;
   }
 
@@ -50,6 +61,9 @@ export class Store implements Service {
   get formatVersion(): number { return targetFormat(this.migrations); }
 
   get raw(): Db { return this.db; }
+
+  /** Whether writes are refused now: after a failed write, until LevelDB has been reopened. */
+  get recovering(): boolean { return this.writeFailures.recovering; }
 
   async start(): Promise<void> {
     await mkdir(path.dirname(this.location), { recursive: true, mode: 0o700 });
@@ -149,10 +163,13 @@ export function damagedStore(location: string, what: string, cause?: unknown): G
 
 /**
  * A LevelDB read that fails during the start because a table is damaged (LevelDB opens tables only
- * when it first reads them) becomes the same clear refusal; any other error is returned as it is.
+ * when it first reads them), or a record that does not decode, becomes the same clear refusal; any
+ * other error is returned as it is.
  */
 export function asStoreFailure(err: unknown, location: string): unknown {
   const code = (err as { code?: unknown }).code ?? (err as { cause?: { code?: unknown } }).cause?.code;
+  // A record that does not decode was not written by the gateway as it reads now: damage as well.
+  if (code === 'LEVEL_DECODE_ERROR') return damagedStore(location, `a record does not decode (${(err as Error).message})`, err);
   if (code !== 'LEVEL_CORRUPTION' && code !== 'LEVEL_IO_ERROR') return err;
   if (!isDamage(code, (err as Error).message)) return err;
   return damagedStore(location, (err as Error).message, err);

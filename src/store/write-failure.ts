@@ -33,7 +33,8 @@ export class WriteFailureRecovery {
    */
   private sublevels: Array<WeakRef<Reopenable>> = [];
 
-  constructor(private readonly db: Level<string, unknown>, private readonly log: Logger | undefined) {
+  /** `changed` hears when writes stop (with the failure) and when they go on again (undefined). */
+  constructor(private readonly db: Level<string, unknown>, private readonly log: Logger | undefined, private readonly changed: (failure: Error | undefined) => void = () => undefined) {
     this.track(db as unknown as Reopenable);
     const target = db as unknown as Record<(typeof WRITES)[number], WriteImpl>;
     for (const name of WRITES) {
@@ -78,6 +79,7 @@ export class WriteFailureRecovery {
     this.failure = err;
     this.log?.error({ event: 'store_write_failed', err: err.message },
       `a write to the store failed (${err.message}): no more writes until LevelDB has been reopened, which ends its log cleanly`);
+    this.changed(err);
     this.reopening = this.reopen().finally(() => { this.reopening = undefined; });
   }
 
@@ -93,6 +95,7 @@ export class WriteFailureRecovery {
         for (const sub of wereOpen) if (sub.status !== 'open') await sub.open();
         this.failure = undefined;
         this.log?.info({ event: 'store_reopened', attempts, ms: Math.round(performance.now() - t0) }, 'the store was reopened after a failed write; writes go on');
+        this.changed(undefined);
         return;
       } catch (err) {
         if (attempts === 1) this.log?.warn({ event: 'store_reopen_failed', err: (err as Error).message }, `reopening the store failed (${(err as Error).message}); trying again every ${REOPEN_RETRY_MS / 1000} s`);

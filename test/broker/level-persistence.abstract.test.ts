@@ -36,7 +36,8 @@ abstractPersistence({
   persistence: () => {
     instances += 1;
     const db = root.sublevel<string, unknown>(`suite${instances}`, { valueEncoding: 'json' });
-    return new LevelPersistence({ db });
+    // With the queue cap on, as the gateway runs it (the suite queues at most a few dozen per client).
+    return new LevelPersistence({ db, maxQueuedPerClient: 1000 });
   },
 });
 

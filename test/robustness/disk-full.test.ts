@@ -5,7 +5,7 @@ import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { spawnGateway, type SpawnedGateway } from '../helpers/spawn.js';
 import { removeDir, tempDir } from '../helpers/gateway.js';
-import { apiClient } from '../helpers/http.js';
+import { apiClient, type ApiClient, type HttpResponse } from '../helpers/http.js';
 import { registerDevice, type RegisteredDevice } from '../helpers/devices.js';
 import { TestCloud } from '../uplink/helpers/cloud.js';
 import { deviceClientOptions } from './helpers/heartbeat.js';
@@ -56,6 +56,17 @@ async function publishUntil(c: MqttClient, topic: string, next: { n: number }, a
   });
 }
 
+/** Polls GET /readyz until it answers `status`; fails with the last answer after `timeoutMs`. */
+async function readyzUntil(api: ApiClient, status: number, timeoutMs = 10_000): Promise<HttpResponse> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await api.get('/readyz');
+    if (res.status === status) return res;
+    if (Date.now() > deadline) throw new Error(`/readyz did not answer ${status} within ${timeoutMs} ms; last: ${res.status} ${res.text}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 t.test('the disk fills up (no free-space floor): no PUBACK for an unwritten message, no crash, recovery without a restart', async (t) => {
   const dir = tempDir('ways-edge-tmpfs-');
   execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${FS_SIZE},mode=0700`, 'tmpfs', dir]);
@@ -89,6 +100,9 @@ t.test('the disk fills up (no free-space floor): no PUBACK for an unwritten mess
   t.equal(await publishUntil(first, topic, next, acked, () => false), 'closed', `${acked.length} acknowledged, then the disk was full and the gateway closed the connection`);
   const failure = await failed;
   t.match(failure.err, /No space left on device/, 'the store reported the full disk');
+  const notReady = await readyzUntil(api, 503);
+  t.match(notReady.body, { status: 'unavailable', parts: { store: false }, error: { code: 'not_ready', message: /store refuses writes .*No space left on device/ } },
+    '/readyz: 503 with the reason while the store refuses writes');
   const sentBeforeFull = next.n;
 
   // While the disk stays full: nothing more is acknowledged, and nothing crashes.
@@ -101,12 +115,14 @@ t.test('the disk fills up (no free-space floor): no PUBACK for an unwritten mess
   t.equal(acked.filter((n) => n >= sentBeforeFull).length, 0, `no PUBACK while the disk is full (${attempts} more attempts, ${next.n - sentBeforeFull} messages)`);
   t.equal(gw.child.exitCode, null, 'the gateway is still running');
   t.equal((await api.get('/healthz')).status, 200, 'and answers');
+  t.equal((await api.get('/readyz')).status, 503, 'and is still not ready while the disk stays full');
   t.ok(gw.logs.slice(refusedBefore).some((l) => l.event === 'ingest_commit_failed'), 'the failed writes were logged');
 
   // Space comes back: the store reopens by itself and messages are acknowledged again, no restart.
   const reopened = gw.waitForLog('store_reopened', 30_000);
   rmSync(filler);
   await reopened;
+  t.match((await readyzUntil(api, 200)).body, { status: 'ready', parts: { store: true } }, '/readyz: 200 again once the store has reopened');
   const resumedFrom = next.n;
   const after = await connect(gw, device);
   await publishUntil(after, topic, next, acked, () => next.n >= resumedFrom + 50);

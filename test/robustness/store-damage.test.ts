@@ -48,6 +48,16 @@ const newest = (dataDir: string, ext: string): string => {
   return path.join(dataDir, 'db', files.at(-1) as string);
 };
 
+/** Where the first usage record's JSON at or after the middle of a log starts (the last one if none). */
+const jsonRecordFromMiddle = (file: string): number => {
+  const bytes = readFileSync(file);
+  const marker = Buffer.from('"messages_in"');
+  const at = bytes.indexOf(marker, Math.floor(bytes.length / 2));
+  const found = at >= 0 ? at : bytes.lastIndexOf(marker);
+  if (found < 0) throw new Error(`no usage record in ${file}`);
+  return found;
+};
+
 const garble = (file: string, at: number, length = 16): void => {
   const bytes = readFileSync(file);
   for (let i = at; i < Math.min(bytes.length, at + length); i++) bytes[i] = (bytes[i] as number) ^ 0xa5;
@@ -109,11 +119,14 @@ t.test('a damaged store at start: a clear refusal that leaves the files as they 
     await refused(t, scenario('log-emptied', logBase, (d) => truncateSync(newest(d, '.log'), 0)), /holds no data at all/);
   });
   await t.test('the newest write-ahead log garbled in the middle: refused (LevelDB alone would drop records silently)', async (t) => {
-    const dir = scenario('log-garbled', logBase, (d) => garble(newest(d, '.log'), Math.floor(statSync(newest(d, '.log')).size / 2)));
+    // Inside a usage record's JSON from the middle of the log on: the case where LevelDB 1.20's own
+    // repair (no checksums) brought the garbled record back and the start failed to decode it.
+    const dir = scenario('log-garbled', logBase, (d) => garble(newest(d, '.log'), jsonRecordFromMiddle(newest(d, '.log'))));
     await refused(t, dir, /write-ahead log \d+\.log is damaged at byte \d+ \((checksum mismatch|bad record length \d+|unknown record type \d+)\)/);
     const repair = await runCli(['repair-store'], { WAYS_EDGE_DATA_DIR: dir, ...ENV }, dir);
     t.equal(repair.code, 0, `ways-edge repair-store: ${repair.stderr}`);
     t.match(repair.stdout, /copied the damaged database to .*db\.damaged-/, 'it keeps a copy of the damaged store');
+    t.match(repair.stdout, /left out \d+ bytes of the write-ahead log \d+\.log from byte \d+ \(a damaged record/, 'it leaves the damaged record out, and says so');
     t.match(repair.stdout, /holds 3 devices, 1 API keys/, 'and reports what survived');
     t.ok(readdirSync(dir).some((n) => n.startsWith('db.damaged-')), 'the copy is there');
     const after = await attemptStart(dir);

@@ -171,7 +171,7 @@ export function openApiDocument(version: string): Json {
         }),
       },
       '/healthz': { servers: [{ url: '/' }], get: op('Liveness', { tags: ['meta'], security: [], responses: { 200: ok('Alive', 'Health') } }) },
-      '/readyz': { servers: [{ url: '/' }], get: op('Readiness: store open, broker and API listening', { tags: ['meta'], security: [], responses: { 200: ok('Ready', 'Ready'), 503: ok('Starting', 'Ready') } }) },
+      '/readyz': { servers: [{ url: '/' }], get: op('Readiness: store open and writable, broker and API listening', { tags: ['meta'], security: [], responses: { 200: ok('Ready', 'Ready'), 503: ok('Not ready: starting, or the store is recovering from a failed write', 'NotReady') } }) },
     },
   };
 }

@@ -179,5 +179,10 @@ export const schemas: Record<string, Record<string, unknown>> = {
   EventDeviceDeleted: closed({ device_id: str }),
   EventDeviceRate: closed({ device_id: str, in_per_sec: num, out_per_sec: num, bytes_in_per_sec: num, bytes_out_per_sec: num, today: closed(usageCounters, usageCountersRequired) }),
   Health: closed({ status: str }),
-  Ready: closed({ status: { enum: ['ready', 'starting'] }, parts: { type: 'object', additionalProperties: { type: 'boolean' } } }),
+  Ready: closed({ status: { enum: ['ready'] }, parts: { type: 'object', additionalProperties: { type: 'boolean' } } }),
+  NotReady: closed({
+    status: { enum: ['starting', 'unavailable'], description: 'starting: a part is not up yet; unavailable: a part that was up is down (the store refuses writes while it recovers from a failed write).' },
+    parts: { type: 'object', additionalProperties: { type: 'boolean' } },
+    error: closed({ code: { enum: ['not_ready'] }, message: str }),
+  }),
 };

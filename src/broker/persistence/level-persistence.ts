@@ -15,6 +15,7 @@ import type {
   TopicSubscription,
 } from './types.js';
 import { type BatchOp, type PersistenceDb, type Sublevel, WriteQueue } from './write-queue.js';
+import type { Logger } from '../../log.js';
 
 export type { PersistenceDb } from './write-queue.js';
 
@@ -27,7 +28,17 @@ export interface LevelPersistenceOptions<V = unknown> {
   db: PersistenceDb<V>;
   /** LevelDB `sync` writes (fsync before resolving). Default false: survives a process crash, not a power cut. */
   sync?: boolean;
+  /**
+   * Most packets queued for one client while it is not connected (0 or absent = no cap). Past it the
+   * oldest queued PUBLISHes are dropped, counted (`queueDropped`) and logged once per episode
+   * (docs/RELIABILITY.md "Offline queues").
+   */
+  maxQueuedPerClient?: number;
+  log?: Logger;
 }
+
+/** A client whose queue is dropping messages: since when, and how many so far. */
+interface DropEpisode { since: number; dropped: number }
 
 /** Payload kinds whose bytes live in the `outgoing-payload` sublevel. */
 function hasBytes(kind: PayloadKind): boolean {
@@ -63,6 +74,11 @@ export class LevelPersistence<V = unknown> {
   #nextSeq = 1;
   #broker: BrokerRef | undefined;
   #state: 'new' | 'ready' | 'destroyed' = 'new';
+  readonly #maxQueued: number;
+  readonly #log: Logger | undefined;
+  /** Clients whose queue dropped messages since they were last connected; ended when they reconnect. */
+  readonly #dropping = new Map<string, DropEpisode>();
+  #dropped = 0;
 
   constructor(options: LevelPersistenceOptions<V>) {
     const db = options.db;
@@ -74,6 +90,13 @@ export class LevelPersistence<V = unknown> {
     this.#incoming = db.sublevel<string, Buffer>(SUBLEVEL.incoming, binary);
     this.#wills = db.sublevel<string, Buffer>(SUBLEVEL.wills, binary);
     this.#writes = new WriteQueue(db, options.sync ?? false);
+    this.#maxQueued = options.maxQueuedPerClient ?? 0;
+    this.#log = options.log;
+  }
+
+  /** Queued messages dropped at `maxQueuedPerClient` since this persistence was made. */
+  get queueDropped(): number {
+    return this.#dropped;
   }
 
   /** The broker passed to setup() (the conformance suite reads it). */
@@ -88,6 +111,7 @@ export class LevelPersistence<V = unknown> {
     this.#state = 'new';
     this.#subIndex.clear();
     this.#queue.clear();
+    this.#dropping.clear();
     await this.#writes.barrier();
 
     for await (const [key, value] of this.#subscriptions.iterator()) {
@@ -222,8 +246,42 @@ export class LevelPersistence<V = unknown> {
       ops.push({ type: 'put', key, value: header, sublevel: this.#outgoing });
       // One copy of the payload per client keeps each queue entry independent.
       if (bytes !== undefined) ops.push({ type: 'put', key, value: bytes, sublevel: this.#outgoingPayload });
+      this.#capQueue(sub.clientId, ops);
     }
     await this.#writes.batch(ops);
+  }
+
+  /**
+   * Keeps an offline client's queue at `maxQueuedPerClient`: the oldest PUBLISHes go, in the same
+   * batch as the new one, so the store never holds more. A connected client is left alone: its
+   * queue holds only what aedes is delivering right now, and dropping one of those between aedes'
+   * enqueue and its outgoingUpdate would close the connection ("no such packet").
+   */
+  #capQueue(clientId: string, ops: BatchOp<V>[]): void {
+    const max = this.#maxQueued;
+    if (max <= 0) return;
+    const excess = this.#queue.size(clientId) - max;
+    if (excess <= 0 || this.#broker?.clients?.[clientId] !== undefined) return;
+    const dropped = this.#queue.dropOldest(clientId, excess);
+    if (dropped.length === 0) return;
+    for (const entry of dropped) {
+      ops.push({ type: 'del', key: entry.key, sublevel: this.#outgoing }, { type: 'del', key: entry.key, sublevel: this.#outgoingPayload });
+    }
+    this.#dropped += dropped.length;
+    const episode = this.#dropping.get(clientId);
+    if (episode) { episode.dropped += dropped.length; return; }
+    this.#dropping.set(clientId, { since: Date.now(), dropped: dropped.length });
+    this.#log?.warn({ event: 'mqtt_queue_full', client_id: clientId, limit: max },
+      `the offline queue of ${clientId} is full (mqtt.max_queued_messages_per_client = ${max}): its oldest messages are dropped until it reconnects`);
+  }
+
+  /** A client that reconnects (aedes streams its queue) ends its drop episode: one summary line. */
+  #endDropEpisode(clientId: string): void {
+    const episode = this.#dropping.get(clientId);
+    if (!episode) return;
+    this.#dropping.delete(clientId);
+    this.#log?.info({ event: 'mqtt_queue_dropped', client_id: clientId, dropped: episode.dropped, limit: this.#maxQueued, seconds: Math.round((Date.now() - episode.since) / 1000) },
+      `${episode.dropped} of the messages queued for ${clientId} while it was offline were dropped (mqtt.max_queued_messages_per_client = ${this.#maxQueued})`);
   }
 
   async outgoingUpdate(client: ClientRef, packet: PacketInput): Promise<void> {
@@ -268,6 +326,7 @@ export class LevelPersistence<V = unknown> {
   /** The client's queue as of this call, in enqueue order; packets cleared meanwhile are skipped. */
   outgoingStream(client: ClientRef): Readable {
     this.#assertReady();
+    this.#endDropEpisode(client.id);
     const entries = this.#queue.snapshot(client.id);
     const flushed = this.#writes.barrier();
     flushed.catch(() => undefined); // observed in #readQueued; never an unhandled rejection
@@ -387,6 +446,7 @@ export class LevelPersistence<V = unknown> {
   async destroy(): Promise<void> {
     if (this.#state === 'destroyed') return;
     this.#state = 'destroyed';
+    this.#dropping.clear();
     this.#subIndex.clear();
     this.#queue.clear();
     await this.#writes.close();

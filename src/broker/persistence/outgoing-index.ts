@@ -64,6 +64,32 @@ export class OutgoingIndex {
     return entry;
   }
 
+  /** How many packets are queued for the client (PUBLISHes and PUBRELs). */
+  size(clientId: string): number {
+    return this.#byClient.get(clientId)?.length ?? 0;
+  }
+
+  /**
+   * Removes the client's `count` oldest PUBLISH packets and returns them. PUBRELs stay: each one
+   * finishes a QoS 2 delivery the client already has, and they are few (one per message in flight).
+   */
+  dropOldest(clientId: string, count: number): QueuedEntry[] {
+    const queue = this.#byClient.get(clientId);
+    if (!queue || count <= 0) return [];
+    const dropped: QueuedEntry[] = [];
+    const kept: QueuedEntry[] = [];
+    let i = 0;
+    // The oldest entries are at the front: in a full queue of PUBLISHes this stops after `count`.
+    for (; i < queue.length && dropped.length < count; i++) {
+      const entry = queue[i] as QueuedEntry;
+      if (entry.fields['cmd'] === 'pubrel') kept.push(entry);
+      else { entry.live = false; dropped.push(entry); }
+    }
+    if (dropped.length > 0) queue.splice(0, i, ...kept);
+    if (queue.length === 0) this.#byClient.delete(clientId);
+    return dropped;
+  }
+
   /** The client's queue as it is now (a copy of the list; entries are shared). */
   snapshot(clientId: string): QueuedEntry[] {
     return [...(this.#byClient.get(clientId) ?? [])];

@@ -4,9 +4,13 @@
  * `{ id: 'abcde' }`), so the persistence accepts these structural types.
  */
 
-/** The broker, as seen by the persistence: only its id is read (wills record which broker owns them). */
+/**
+ * The broker, as seen by the persistence: its id (wills record which broker owns them) and, when it
+ * is aedes, the clients connected to it (the queue cap applies to the others).
+ */
 export interface BrokerRef {
   readonly id: string;
+  readonly clients?: Readonly<Record<string, unknown>>;
 }
 
 export interface ClientRef {
