@@ -120,7 +120,7 @@ async function main(): Promise<void> {
   try {
     const deviceCount = Math.max(settings.devices, ...(settings.only.has('connections') ? settings.connectionSteps : [0]));
     const env = await prepareEnv(root, deviceCount);
-    log(`prepared: ${deviceCount} devices (store pre-filled, one reused scrypt hash), mosquitto password file and ACL, one ECDSA P-256 certificate for both brokers`);
+    log(`prepared: ${deviceCount} devices (store pre-filled, one reused password hash), mosquitto password file and ACL, one ECDSA P-256 certificate for both brokers`);
     const state = { gatewayHasBroker: true };
     await sideBySide(ctx, env, state);
     if (settings.only.has('flood') && state.gatewayHasBroker) {

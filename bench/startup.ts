@@ -1,6 +1,6 @@
 /**
  * Start-to-ready with N registered devices (default 10,000): fills a fresh data directory's store
- * with N device records (one real scrypt hash reused, so the records have their real size), then
+ * with N device records (one real password hash reused, so the records have their real size), then
  * starts the gateway process R times and reports the time from spawn to the 'ready' log line and to
  * the first 200 from /readyz, plus the gateway's own start_ms. Usage:
  *   node dist/bench/startup.js [--devices 10000] [--runs 5]

@@ -48,7 +48,7 @@ over loopback, with every process it starts stopped by PID at the end:
 - **Same work for both brokers.** One ECDSA P-256 CA and server certificate (made with the gateway's
   own generator) serve both: the gateway through \`WAYS_EDGE_TLS_CERT_FILE/KEY_FILE/CA_FILE\`,
   mosquitto through \`certfile/keyfile/cafile\` (clients negotiate TLS 1.3 with both). The devices
-  have the same ids and password on both: the gateway's store is pre-filled (one real scrypt hash
+  have the same ids and password on both: the gateway's store is pre-filled (one real password hash
   reused, like \`bench/startup.ts\`), mosquitto gets a password file hashed by \`mosquitto_passwd -U\`
   and an ACL equivalent to the gateway's (\`pattern write devices/%u/telemetry\`, …, and a user
   \`bench-app\` that may read \`devices/+/telemetry\`). The subscriber is an application client on each:
@@ -59,7 +59,9 @@ over loopback, with every process it starts stopped by PID at the end:
   pause, and QoS 1 throughput swings between 3,000 and 30,000 msg/s from one window to the next) and
   \`persistence false\` (it keeps QoS 1 in memory, while the gateway syncs every accepted message to
   its outbox before the PUBACK).
-- **The gateway runs as shipped** — auth, ACL, metering, the durable outbox — with its uplink
+- **The gateway runs as shipped** — auth, ACL, metering, the durable outbox, the process environment
+  of \`systemd/ways-edge.service\` (its \`Environment=\` settings but \`WAYS_EDGE_*\`: malloc tuning,
+  \`NODE_ENV\`; bench/lib/unit-env.ts) — with its uplink
   connected to a second local mosquitto playing the cloud (\`WAYS_EDGE_CLOUD_URL=mqtt://127.0.0.1:…\`),
   and these overrides: \`WAYS_EDGE_MQTT_RATE_LIMIT=0\` (the default 100 msg/s per device would cap
   scenario 1; the flood rows run with the default), \`WAYS_EDGE_API_RATE_LIMIT_PER_MINUTE=0\` (the
@@ -97,9 +99,9 @@ over loopback, with every process it starts stopped by PID at the end:
   at 5,000 msg/s in total (2b: the same at QoS 0), percentiles over every delivered message of the
   window. 3: idle TLS devices, 100 CONNECTs in flight, in cumulative steps (1,000 then 5,000), connect
   rate and (RSS after the connections settled − RSS before) / N, plus the marginal RSS per added
-  connection between the steps; the gateway verifies each login with scrypt (~40 ms of a core), at
-  most \`mqtt.auth_concurrency\` (2) at a time, so its connect rate is scrypt-bound by design, and the
-  step is cut at a time limit. 4: during the QoS 1 run, messages/s that reach the cloud broker (the
+  connection between the steps; the gateway verifies each login against a salted SHA-256 hash
+  (device passwords are random, 190 bits; stores of earlier versions hold scrypt hashes, replaced at
+  each device's first login), and the step is cut at a time limit. 4: during the QoS 1 run, messages/s that reach the cloud broker (the
   consumer there decodes the uplink's gzip batches, docs/UPLINK.md, and counts messages by device
   sequence number); then the cloud broker is stopped, 50,000 QoS 1 messages are published, it is
   started again, and the drain rate is N / (last message at the cloud − first message at the cloud).

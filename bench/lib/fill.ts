@@ -1,9 +1,10 @@
 /**
- * Pre-fills a fresh data directory's store with N device records, as if registered through the API
- * but without N scrypt hashes (~50 ms each): one real hash of one password is reused, so every
- * record has its real size and every device logs in with the same password (the gateway still
- * verifies each login with scrypt). Also creates the first admin key (admin.key) and, optionally, an
- * application key with the `mqtt` scope. The gateway must not be running on `dataDir`.
+ * Pre-fills a fresh data directory's store with N device records, as if registered through the API:
+ * one real hash (the format the gateway writes today, src/auth/secrets.ts) of one password is
+ * reused, so every record has its real size and every device logs in with the same password (the
+ * gateway still verifies each login against the stored hash). Also creates the first admin key
+ * (admin.key) and, optionally, an application key with the `mqtt` scope. The gateway must not be
+ * running on `dataDir`.
  */
 import { Store, SYNC } from '../../src/store/store.js';
 import { ApiKeys } from '../../src/auth/api-keys.js';
@@ -38,7 +39,7 @@ export async function fillStore(dataDir: string, count: number, opts: { appKeyNa
       appKey = { name: opts.appKeyName, key };
     }
     const password = randomString(32);
-    const hash = await hashPassword(password);
+    const hash = hashPassword(password);
     const devices = store.json<DeviceRecord>('devices');
     const now = Date.now();
     const ids: string[] = [];

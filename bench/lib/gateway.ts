@@ -1,7 +1,8 @@
 /**
  * The real gateway as a child process (`node [nodeArgs] dist/src/main.js start`), configured by
  * environment overrides, its ports learnt from its JSON log lines ('api_listening', 'mqtt_listening',
- * 'ready'). Like test/helpers/spawn.ts, plus extra node arguments (--cpu-prof) and PID tracking.
+ * 'ready'). Like test/helpers/spawn.ts, plus extra node arguments (--cpu-prof), PID tracking and the
+ * process environment of the shipped systemd unit (unit-env.ts: malloc tuning, NODE_OPTIONS).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { stopChild, track } from './children.js';
 import { loopbackGatewayEnv } from '../../test/helpers/env.js';
+import { unitProcessEnvironment } from './unit-env.js';
 
 export const MAIN_JS = path.resolve(import.meta.dirname, '../../src/main.js');
 
@@ -50,6 +52,7 @@ export class GatewayProcess {
     const child = spawn(process.execPath, [...(this.opts.nodeArgs ?? []), MAIN_JS, 'start'], {
       env: {
         PATH: process.env.PATH ?? '',
+        ...unitProcessEnvironment(),
         // No mDNS: the bench's gateways are not announced on the LAN; mosquitto announces nothing either.
         ...loopbackGatewayEnv(this.opts.dataDir),
         WAYS_EDGE_LOG_LEVEL: 'info',

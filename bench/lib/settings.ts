@@ -30,7 +30,7 @@ export interface Settings {
   restConnections: number;
   /** Idle TLS connections, cumulative steps (RSS per connection and connect rate at each). */
   connectionSteps: number[];
-  /** Time limit of all connection steps of one broker (the gateway's logins are scrypt-bound). */
+  /** Time limit of all connection steps of one broker. */
   connectionTimeMs: number;
   idleCpuMs: number;
   /** Pause for RSS and start-up work to settle before a memory reading. */

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
@@ -27,35 +27,56 @@ export function digestsEqual(aHex: string, bHex: string): boolean {
 }
 
 /**
- * scrypt parameters for device passwords. N=2^14, r=8 costs 16 MiB and ~40 ms on a Pi 4 core —
- * affordable for a few logins per second, slow for a guesser. They are stored with every hash
- * (`scrypt$N$r$p$salt$hash`) so they can be raised later without breaking old hashes.
+ * Device password hashes. The gateway generates every device password (32 base62 characters, about
+ * 190 bits of randomness), so a guesser holding a hash faces 2^190 candidates whatever the hash
+ * costs: a slow, memory-hard hash buys nothing and made each MQTT login cost ~45 ms of a core (a
+ * reconnect storm of 5,000 devices took minutes). The hash is salted SHA-256, as cheap as the API
+ * keys' (api-keys.ts), stored as `sha256$<salt, base64>$<SHA-256(salt ‖ password), base64>`; the
+ * first field names the format, so it can change again without breaking stored hashes.
+ *
+ * Stores made by earlier versions hold `scrypt$N$r$p$salt$hash` (N=2^14, r=8, p=1): those still
+ * verify, and needsRehash() tells the registry to replace them after a successful login.
  */
-export const SCRYPT_PARAMS = { N: 16384, r: 8, p: 1, keylen: 32 } as const;
+const FAST_SCHEME = 'sha256';
+const SALT_BYTES = 16;
 
-function scrypt(password: string, salt: Buffer, keylen: number, opts: ScryptOptions): Promise<Buffer> {
-  return new Promise((resolve, reject) => scryptCb(password, salt, keylen, opts, (err, key) => (err ? reject(err) : resolve(key))));
+function saltedSha256(salt: Buffer, password: string): Buffer {
+  return createHash('sha256').update(salt).update(password, 'utf8').digest();
 }
 
-function maxmemFor(N: number, r: number): number {
-  // Node refuses more than 32 MiB by default; allow what the parameters need plus headroom.
-  return 256 * N * r + 1024 * 1024;
+export function hashPassword(password: string): string {
+  const salt = randomBytes(SALT_BYTES);
+  return `${FAST_SCHEME}$${salt.toString('base64')}$${saltedSha256(salt, password).toString('base64')}`;
 }
 
-export async function hashPassword(password: string): Promise<string> {
-  const { N, r, p, keylen } = SCRYPT_PARAMS;
-  const salt = randomBytes(16);
-  const key = await scrypt(password, salt, keylen, { N, r, p, maxmem: maxmemFor(N, r) });
-  return `scrypt$${N}$${r}$${p}$${salt.toString('base64')}$${key.toString('base64')}`;
+/** True when `stored` is in an older format than hashPassword() writes (verify it, then replace it). */
+export function needsRehash(stored: string): boolean {
+  return !stored.startsWith(`${FAST_SCHEME}$`);
 }
 
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const parts = stored.split('$');
-  if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
+  if (parts[0] === FAST_SCHEME) {
+    if (parts.length !== 3) return false;
+    const expected = Buffer.from(parts[2] ?? '', 'base64');
+    if (expected.length !== 32) return false;
+    return timingSafeEqual(saltedSha256(Buffer.from(parts[1] ?? '', 'base64'), password), expected);
+  }
+  if (parts[0] === 'scrypt') return verifyScrypt(password, parts);
+  return false;
+}
+
+/** Legacy format: scrypt with its parameters stored in the hash (16 MiB and tens of ms per check). */
+async function verifyScrypt(password: string, parts: string[]): Promise<boolean> {
+  if (parts.length !== 6) return false;
   const [N, r, p] = [Number(parts[1]), Number(parts[2]), Number(parts[3])];
   const salt = Buffer.from(parts[4] ?? '', 'base64');
   const expected = Buffer.from(parts[5] ?? '', 'base64');
   if (!Number.isInteger(N) || !Number.isInteger(r) || !Number.isInteger(p) || expected.length === 0) return false;
-  const key = await scrypt(password, salt, expected.length, { N, r, p, maxmem: maxmemFor(N, r) });
+  // Node refuses more than 32 MiB by default; allow what the parameters need plus headroom.
+  const maxmem = 256 * N * r + 1024 * 1024;
+  const key = await new Promise<Buffer>((resolve, reject) => {
+    scryptCb(password, salt, expected.length, { N, r, p, maxmem }, (err, k) => (err ? reject(err) : resolve(k)));
+  });
   return timingSafeEqual(key, expected);
 }

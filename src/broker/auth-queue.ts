@@ -1,10 +1,12 @@
 import { GatewayError } from '../errors.js';
 
 /**
- * Runs password checks (scrypt: 16 MiB and tens of ms each, on libuv's small thread pool, which
- * LevelDB and the file system share) at most `concurrency` at a time, with a bounded waiting line.
- * A reconnect storm therefore costs a steady trickle of hashing instead of starving the store, and
- * past the line a CONNECT is refused at once ("server unavailable") so the device retries later.
+ * Runs password checks at most `concurrency` at a time, with a bounded waiting line; past the line a
+ * CONNECT is refused at once ("server unavailable") so the device retries later. A check of the
+ * current format (salted SHA-256) takes microseconds, so the line rarely forms; it matters for hashes
+ * of earlier versions (scrypt: 16 MiB and ~45 ms each on libuv's small thread pool, which LevelDB and
+ * the file system share), checked once per device after an upgrade, and for floods: a reconnect storm
+ * onto an old store costs a steady trickle of hashing instead of starving the store.
  *
  * The line is served round-robin by remote address: one address with a hundred connections waiting
  * (a password guesser, a misbehaving fleet behind one NAT) gets one check in turn like any other

@@ -12,7 +12,7 @@ import { FailureThrottle } from './failure-throttle.js';
 /** Applications log in as `app:<API key name>` with the key as password. */
 export const APP_USERNAME_PREFIX = 'app:';
 
-/** Connections that may wait for scrypt at once beyond the running checks (see AuthQueue). */
+/** Connections that may wait for a password check at once beyond the running checks (see AuthQueue). */
 const AUTH_QUEUE_MAX = 256;
 /** Refused CONNECTs whose answer may be held back at once; past this they are answered at once. */
 const MAX_DELAYED_ANSWERS = 1_000;
@@ -37,7 +37,7 @@ export interface Admitted {
 }
 
 /**
- * Decides whether a CONNECT may become a session: the device's password (scrypt, through AuthQueue),
+ * Decides whether a CONNECT may become a session: the device's password (through AuthQueue),
  * or an application's API key with the `mqtt` scope; client id, keepalive and will rules. Refusals are
  * GatewayErrors (src/broker/connack.ts turns them into return codes). Refused credentials are counted
  * per remote address and per username, and repeated ones answered ever later (FailureThrottle); a
@@ -57,7 +57,7 @@ export class Authenticator {
     const principal = this.principalOf(attempt);
     const keys = [`a:${attempt.address}`, `u:${attempt.username ?? ''}`];
     // An address that keeps failing gets no password check while it backs off: a guesser with many
-    // parallel connections would otherwise fill the scrypt queue and starve every other device's
+    // parallel connections would otherwise fill the password-check queue and starve every other device's
     // login. Only the address decides this, so nobody can lock a device out by guessing its password.
     const backoff = this.throttle.backoffMs(keys[0] as string);
     if (backoff > 0) {
@@ -106,7 +106,7 @@ export class Authenticator {
     return principal;
   }
 
-  /** The credentials: the device's password (scrypt, queued) or the application's API key and scope. */
+  /** The credentials: the device's password (queued) or the application's API key and scope. */
   private async verify(principal: MqttPrincipal, attempt: ConnectAttempt): Promise<Admitted | undefined> {
     const password = (attempt.password as Buffer).toString('utf8');
     if (principal.kind === 'app') {

@@ -125,7 +125,8 @@ unit_settings() {
     '^NoNewPrivileges=yes$' '^ProtectSystem=strict$' '^ProtectHome=yes$' '^PrivateTmp=yes$' '^PrivateDevices=yes$' \
     '^CapabilityBoundingSet=$' '^RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK$' \
     '^SystemCallFilter=@system-service$' '^SystemCallArchitectures=native$' '^ProtectKernelTunables=yes$' \
-    '^UMask=0077$' '^MemoryMax=' '^LockPersonality=yes$' '^RestrictNamespaces=yes$'; do
+    '^UMask=0077$' '^MemoryMax=' '^LockPersonality=yes$' '^RestrictNamespaces=yes$' \
+    '^Environment=MALLOC_MMAP_THRESHOLD_=[0-9]+$'; do
     grep -Eq "$want" "$UNIT" || missing+=("$want")
   done
   grep -Eq '^Type=notify' "$UNIT" && missing+=("not Type=notify")

@@ -13,7 +13,7 @@ import { registerDevice } from '../helpers/devices.js';
 const LEAKS: Array<[string, RegExp]> = [
   ['a stack frame', /\bat (?:async )?[\w.<>$]+ \(|\.(?:js|ts):\d+:\d+/],
   ['an API key', /wayscloud_iot_prod_[0-9A-Za-z]{20,}/],
-  ['a password hash', /scrypt\$\d+\$/],
+  ['a password hash', /scrypt\$\d+\$|sha256\$[A-Za-z0-9+/]{22}==\$/],
   ['a file path', /\/(?:tmp|work|home|var|etc|usr)\//],
   ['an internal error name', /\b(?:TypeError|ReferenceError|ModuleError|LEVEL_[A-Z_]+|ECONN\w+|ENOENT)\b/],
 ];
