@@ -155,7 +155,7 @@ export function mutate(rng: Rng, input: Buffer, donor: Buffer): { bytes: Buffer;
 
 /**
  * Case `index` of the run seeded `seed`: a third before any CONNECT (a mutated CONNECT or anything
- * else), the rest after a valid CONNECT of a device (a quarter of those; a scrypt check each) or an
+ * else), the rest after a valid CONNECT of a device (a quarter of those; a password check each) or an
  * application (API key). One in ten streams is left unmutated so that valid paths run too.
  */
 export function fuzzCase(seed: number, index: number, id: FuzzIdentity): FuzzCase {
