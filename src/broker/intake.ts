@@ -19,7 +19,8 @@ export type Done = (err?: Error | null) => void;
  * QoS > 0 `done` is called only once the sinks' operations *and the meter's counters* are on disk, in
  * one synced group commit (src/store/group-commit.ts; the meter contributes its dirty rows to every
  * batch). An acknowledged message is therefore never missing from the outbox or the counters, also
- * after kill -9. QoS 0 promises nothing, so it is staged and acknowledged without waiting.
+ * after kill -9. QoS 0 promises nothing, so it is staged and routed without waiting, and written
+ * with the next batch (src/store/group-commit.ts commitSoon).
  */
 export class Intake {
   /** Devices refused for quota in the current episode, so each is logged once, not per message. */
@@ -66,8 +67,9 @@ export class Intake {
       return;
     }
     if (qos === 0) {
-      // Nothing to wait for; the counters ride along with the next commit or the periodic flush.
-      if (ops.length > 0) commits.commit(ops).catch((err: unknown) => this.commitFailed(message, err));
+      // Nothing to wait for: written with the next batch, or within SOFT_COMMIT_DELAY_MS; the
+      // counters ride along with it or with the periodic flush.
+      if (ops.length > 0) commits.commitSoon(ops, (err: unknown) => this.commitFailed(message, err));
       done(null);
       return;
     }

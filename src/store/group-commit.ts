@@ -13,28 +13,54 @@ export interface CommitContributor {
 }
 
 /**
+ * How long operations that nobody waits for (QoS 0 messages) may sit before they are written, when
+ * no waited-for commit takes them along sooner. Under a QoS 0 flood this turns a synced write per
+ * few dozen messages (the previous fsync's worth) into one per this many milliseconds, with each
+ * device's counters written once per batch instead of once per message. QoS 0 promises nothing; a
+ * crash loses at most this long of it, and the uplink sees it this much later.
+ */
+export const SOFT_COMMIT_DELAY_MS = 25;
+
+interface Waiter { resolve: () => void; reject: (e: unknown) => void; urgent: boolean }
+
+/**
  * Group commit: callers hand in operations and wait; all operations that arrive while one synced
  * batch is being written go together into the next one. Durability then costs one fsync per batch,
  * not per message, and a caller's promise resolves only once its operations are on disk.
+ * Operations nobody waits for (commitSoon) join the next batch, or start one after a short delay.
  */
 export class GroupCommit {
   private queued: BatchOp[] = [];
-  private waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
+  private waiters: Waiter[] = [];
+  /** Waiters in `waiters` that someone is waiting for (commit(), not commitSoon()). */
+  private urgent = 0;
   private writing: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
   private readonly contributors: CommitContributor[] = [];
   /** Batches and operations written, for /metrics. */
   readonly counters = { batches: 0, ops: 0 };
 
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Db, private readonly softDelayMs = SOFT_COMMIT_DELAY_MS) {}
 
   addContributor(c: CommitContributor): void { this.contributors.push(c); }
 
   /** Resolves when `ops` (and whatever contributors had pending) are synced. */
   commit(ops: BatchOp[]): Promise<void> {
     for (const op of ops) this.queued.push(op);
-    const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
-    if (!this.writing) this.writing = this.drain();
+    const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject, urgent: true }));
+    this.urgent += 1;
+    this.start();
     return done;
+  }
+
+  /**
+   * Writes `ops` with the next batch, at the latest after SOFT_COMMIT_DELAY_MS; nobody waits.
+   * `onFailed` is called if that batch fails.
+   */
+  commitSoon(ops: BatchOp[], onFailed: (err: unknown) => void): void {
+    for (const op of ops) this.queued.push(op);
+    this.waiters.push({ resolve: noop, reject: onFailed, urgent: false });
+    if (!this.writing) this.arm();
   }
 
   /** Writes whatever is pending; used at shutdown and by periodic flushes. */
@@ -42,15 +68,32 @@ export class GroupCommit {
     await this.commit([]);
   }
 
+  private start(): void {
+    if (this.timer !== undefined) { clearTimeout(this.timer); this.timer = undefined; }
+    if (!this.writing) this.writing = this.drain();
+  }
+
+  private arm(): void {
+    if (this.timer !== undefined) return;
+    this.timer = setTimeout(() => { this.timer = undefined; this.start(); }, this.softDelayMs);
+    // Never what keeps a process alive: shutdown flushes explicitly.
+    this.timer.unref();
+  }
+
   private async drain(): Promise<void> {
     // Let commit() store this promise in `writing` first: a drain with nothing to write would
     // otherwise finish synchronously, reset `writing` before it is assigned, and leave it set forever.
     await Promise.resolve();
+    let first = true;
     while (this.waiters.length > 0) {
+      // After the first batch, what only commitSoon() queued waits for its timer: bigger batches.
+      if (!first && this.urgent === 0) break;
+      first = false;
       const ops = this.queued;
       const waiters = this.waiters;
       this.queued = [];
       this.waiters = [];
+      this.urgent = 0;
       for (const c of this.contributors) for (const op of c.pendingOps()) ops.push(op);
       try {
         if (ops.length > 0) {
@@ -66,5 +109,8 @@ export class GroupCommit {
       }
     }
     this.writing = undefined;
+    if (this.waiters.length > 0) this.arm();
   }
 }
+
+function noop(): void {}

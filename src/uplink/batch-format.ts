@@ -73,19 +73,18 @@ function isEmbeddable(payload: Buffer): boolean {
  * the ISO time of the last receive millisecond (a batch's messages share few of them). Cleared when
  * full, so a stream of made-up topics cannot grow it.
  */
-const MESSAGE_HEADS = new Map<string, string>();
+/** Keyed by topic (a device's topics name the device), checked against the device id. */
+const MESSAGE_HEADS = new Map<string, { deviceId: string; head: string }>();
 const MAX_MESSAGE_HEADS = 4096;
 let isoAt = -1;
 let isoText = '';
 
 function messageHead(deviceId: string, topic: string): string {
-  const key = `${deviceId}\n${topic}`;
-  let head = MESSAGE_HEADS.get(key);
-  if (head === undefined) {
-    if (MESSAGE_HEADS.size >= MAX_MESSAGE_HEADS) MESSAGE_HEADS.clear();
-    head = `{"device_id":${JSON.stringify(deviceId)},"topic":${JSON.stringify(topic)},"received_at":"`;
-    MESSAGE_HEADS.set(key, head);
-  }
+  const cached = MESSAGE_HEADS.get(topic);
+  if (cached !== undefined && cached.deviceId === deviceId) return cached.head;
+  if (MESSAGE_HEADS.size >= MAX_MESSAGE_HEADS) MESSAGE_HEADS.clear();
+  const head = `{"device_id":${JSON.stringify(deviceId)},"topic":${JSON.stringify(topic)},"received_at":"`;
+  MESSAGE_HEADS.set(topic, { deviceId, head });
   return head;
 }
 

@@ -1,0 +1,62 @@
+import t, { type Test } from 'tap';
+import { Level } from 'level';
+import { GroupCommit, type BatchOp } from '../../src/store/group-commit.js';
+import { removeDir, tempDir } from '../helpers/gateway.js';
+
+async function openDb(t: Test): Promise<Level<string, unknown>> {
+  const dir = tempDir();
+  const db = new Level<string, unknown>(dir, { valueEncoding: 'json' });
+  await db.open();
+  t.teardown(async () => { await db.close(); removeDir(dir); });
+  return db;
+}
+
+const put = (key: string): BatchOp => ({ type: 'put', key, value: key });
+
+t.test('commit() resolves once its operations are on disk, many callers in few batches', async (t) => {
+  const db = await openDb(t);
+  const commits = new GroupCommit(db);
+  await Promise.all(Array.from({ length: 100 }, (_, i) => commits.commit([put(`k${i}`)])));
+  t.equal((await db.keys().all()).length, 100, 'all 100 written');
+  t.ok(commits.counters.batches < 100, `grouped into ${commits.counters.batches} batches`);
+});
+
+t.test('commitSoon(): written within the delay without any waited-for commit', async (t) => {
+  const db = await openDb(t);
+  const commits = new GroupCommit(db, 30);
+  const started = performance.now();
+  for (let i = 0; i < 50; i++) commits.commitSoon([put(`q${i}`)], () => t.fail('no failure expected'));
+  t.equal(commits.counters.batches, 0, 'nothing written at once');
+  while ((await db.keys().all()).length < 50) await new Promise((resolve) => setTimeout(resolve, 5));
+  t.ok(performance.now() - started >= 25, 'it waited for the delay');
+  t.equal(commits.counters.batches, 1, 'all 50 in one batch');
+});
+
+t.test('commitSoon() operations ride along with the next waited-for commit', async (t) => {
+  const db = await openDb(t);
+  const commits = new GroupCommit(db, 60_000);
+  commits.commitSoon([put('soft')], () => t.fail('no failure expected'));
+  await commits.commit([put('hard')]);
+  t.same((await db.keys().all()).sort(), ['hard', 'soft'], 'both written by the one commit');
+  await commits.flush();
+  t.equal(commits.counters.batches, 1, 'a flush with nothing pending writes nothing');
+});
+
+t.test('flush() writes what commitSoon() queued', async (t) => {
+  const db = await openDb(t);
+  const commits = new GroupCommit(db, 60_000);
+  commits.commitSoon([put('a'), put('b')], () => t.fail('no failure expected'));
+  await commits.flush();
+  t.same((await db.keys().all()).sort(), ['a', 'b']);
+});
+
+t.test('a failed batch rejects commit() and tells commitSoon() callers', async (t) => {
+  const db = await openDb(t);
+  const commits = new GroupCommit(db, 60_000);
+  const failures: unknown[] = [];
+  commits.commitSoon([put('soft')], (err) => failures.push(err));
+  // A put without a key is refused by LevelDB: the whole batch fails.
+  await t.rejects(commits.commit([{ type: 'put', key: undefined as unknown as string, value: 1 }]));
+  t.equal(failures.length, 1, 'the commitSoon() caller heard of it');
+  t.same(await db.keys().all(), [], 'nothing of the batch written');
+});
