@@ -101,6 +101,16 @@ function scalarEnd(b: Uint8Array, i: number): number {
   return -1;
 }
 
+/** Past an object member's `"name" :` that starts at `i`: where its value starts, or -1. */
+function memberValueStart(b: Uint8Array, i: number): number {
+  if (b[i] !== QUOTE) return -1;
+  i = stringEnd(b, i);
+  if (i < 0) return -1;
+  i = skipWhitespace(b, i);
+  if (b[i] !== COLON) return -1;
+  return skipWhitespace(b, i + 1);
+}
+
 /** Open containers, innermost last: true = object, false = array. Reused: the check runs per message. */
 const stack: boolean[] = [];
 
@@ -119,12 +129,8 @@ export function isJsonText(b: Uint8Array): boolean {
       } else {
         stack.push(object);
         if (object) {
-          if (b[i] !== QUOTE) return false;
-          i = stringEnd(b, i);
+          i = memberValueStart(b, i);
           if (i < 0) return false;
-          i = skipWhitespace(b, i);
-          if (b[i] !== COLON) return false;
-          i = skipWhitespace(b, i + 1);
         }
         continue;
       }
@@ -142,12 +148,8 @@ export function isJsonText(b: Uint8Array): boolean {
       if (d !== COMMA) return false;
       i = skipWhitespace(b, i + 1);
       if (object) {
-        if (b[i] !== QUOTE) return false;
-        i = stringEnd(b, i);
+        i = memberValueStart(b, i);
         if (i < 0) return false;
-        i = skipWhitespace(b, i);
-        if (b[i] !== COLON) return false;
-        i = skipWhitespace(b, i + 1);
       }
       break;
     }
