@@ -1,7 +1,7 @@
 import type { JsonSublevel, Store } from '../store/store.js';
 import type { BatchOp, CommitContributor } from '../store/group-commit.js';
 import type { Service } from '../lifecycle.js';
-import { addUsage, countInto, dayOf, emptyUsage, usageKey, type UsageCounters, type UsageKind } from './usage.js';
+import { addUsage, countInto, dayOf, dayOfMs, emptyUsage, usageKey, type UsageCounters, type UsageKind } from './usage.js';
 
 export interface UsageRow extends UsageCounters { date: string; device_id: string }
 
@@ -26,6 +26,10 @@ export class Meter implements Service, CommitContributor {
   }
 
   private now(): Date { return this.deps.now ? this.deps.now() : new Date(); }
+  /** Today, without making a Date per call when the real clock is used (this runs per message). */
+  private today(): string {
+    return this.deps.now ? dayOf(this.deps.now(), this.deps.timeZone) : dayOfMs(Date.now(), this.deps.timeZone);
+  }
 
   async start(): Promise<void> { await this.loadMonth(dayOf(this.now(), this.deps.timeZone).slice(0, 7)); }
 
@@ -47,8 +51,8 @@ export class Meter implements Service, CommitContributor {
 
   /** Counts one message (or one refusal). Synchronous: the next group commit persists it. */
   count(deviceId: string, kind: UsageKind, bytes: number): void {
-    const day = dayOf(this.now(), this.deps.timeZone);
-    if (day.slice(0, 7) !== this.month) this.rollMonth(day.slice(0, 7));
+    const day = this.today();
+    if (this.month === '' || !day.startsWith(this.month)) this.rollMonth(day.slice(0, 7));
     const key = usageKey(day, deviceId);
     let row = this.rows.get(key);
     if (!row) { row = emptyUsage(); this.rows.set(key, row); }
@@ -87,8 +91,8 @@ export class Meter implements Service, CommitContributor {
 
   /** Messages and bytes (in + out) of the current calendar month, for /quota. */
   monthUsage(): { messages: number; bytes: number } {
-    const month = dayOf(this.now(), this.deps.timeZone).slice(0, 7);
-    if (month !== this.month) this.rollMonth(month);
+    const day = this.today();
+    if (this.month === '' || !day.startsWith(this.month)) this.rollMonth(day.slice(0, 7));
     return { messages: this.monthTotal.messages_in + this.monthTotal.messages_out, bytes: this.monthTotal.bytes_in + this.monthTotal.bytes_out };
   }
 

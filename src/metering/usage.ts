@@ -36,11 +36,16 @@ export function countInto(into: UsageCounters, kind: UsageKind, bytes: number): 
 
 /** Calendar day `YYYY-MM-DD` of `when` in `timeZone` ('' = the system zone). */
 export function dayOf(when: Date, timeZone: string): string {
+  return dayOfMs(when.getTime(), timeZone);
+}
+
+/** dayOf for a time in ms since the epoch: the per-message path, with no Date made within a second. */
+export function dayOfMs(ms: number, timeZone: string): string {
   // Called for every message: Intl formatting costs ~1 µs, so the answer is kept for the second.
-  const second = Math.floor(when.getTime() / 1000);
+  const second = Math.floor(ms / 1000);
   if (second === lastDay.second && timeZone === lastDay.timeZone) return lastDay.day;
   const fmt = dayFormatters.get(timeZone) ?? makeFormatter(timeZone);
-  const day = fmt.format(when);
+  const day = fmt.format(new Date(ms));
   lastDay = { second, timeZone, day };
   return day;
 }
