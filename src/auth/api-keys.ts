@@ -6,6 +6,7 @@ import type { Service } from '../lifecycle.js';
 import type { Logger } from '../log.js';
 import { GatewayError, invalidField } from '../errors.js';
 import { digestsEqual, randomString, sha256Hex } from './secrets.js';
+import { TypedEmitter } from '../typed-emitter.js';
 
 export const KEY_PREFIX = 'wayscloud_iot_prod_';
 /** 40 base62 characters ≈ 238 bits. */
@@ -35,6 +36,8 @@ export class ApiKeys implements Service {
   readonly name = 'api-keys';
   private readonly db: JsonSublevel<ApiKeyRecord>;
   private readonly byHash = new Map<string, ApiKeyRecord>();
+  /** `revoked`: the broker closes the MQTT connections of applications that logged in with the key. */
+  readonly events = new TypedEmitter<{ revoked: [name: string] }>();
 
   constructor(private readonly deps: { store: Store; dataDir: string; log: Logger }) {
     this.db = deps.store.json<ApiKeyRecord>('keys');
@@ -83,6 +86,7 @@ export class ApiKeys implements Service {
     if (record === undefined) throw new GatewayError('not_found', `no API key named ${name}`);
     await this.db.del(name, SYNC);
     this.byHash.delete(record.sha256);
+    this.events.emit('revoked', name);
   }
 
   /** The principal a presented key stands for, or undefined. Revocation takes effect at once. */

@@ -181,6 +181,7 @@ export class BrokerService implements Service {
     await this.listeners.start();
 
     this.unsubscribers.push(registry.events.on('revoked', (deviceId, reason) => this.revoked(deviceId, reason)));
+    this.unsubscribers.push(this.deps.apiKeys.events.on('revoked', (name) => this.keyRevoked(name)));
     this.flushTimer = setInterval(() => this.flushCounters(), COUNTER_FLUSH_MS);
     const persistence = this.persistence;
     this.deps.stats.broker = () => ({ connected_devices: this.connections.deviceCount, connected_apps: this.connections.appCount, queued_dropped: persistence.queueDropped });
@@ -267,6 +268,13 @@ export class BrokerService implements Service {
     void closed.then(() => this.forgetDevice(deviceId)).then(() => this.events.emit('forgotten', deviceId), (err: unknown) => {
       this.deps.log.error({ event: 'mqtt_session_cleanup_failed', device_id: deviceId, err }, 'could not remove the MQTT session of a deleted device');
     });
+  }
+
+  /** A revoked API key ends the MQTT connections made with it, at once, like its REST access. */
+  private keyRevoked(name: string): void {
+    const clients = this.connections.appsWithKey(name);
+    for (const client of clients) client.close();
+    if (clients.length > 0) this.deps.log.info({ event: 'mqtt_app_disconnected', app: name, connections: clients.length, reason: 'key_revoked' }, `closed ${clients.length} MQTT connection(s) of application ${name}: its API key was revoked`);
   }
 
   /** A deleted device leaves no session, queued messages, retained configuration or stored config. */

@@ -4,8 +4,9 @@ import type { MqttPrincipal } from './acl.js';
 
 /**
  * The live connection of each device (one at most: a second CONNECT with the same client id takes
- * over, MQTT-3.1.4-2) and the count of application connections. It drives presence and lets the
- * gateway close a device's connection when the device is disabled, deleted or its password rotated.
+ * over, MQTT-3.1.4-2) and the application connections by API key name. It drives presence and lets
+ * the gateway close a device's connection when the device is disabled, deleted or its password
+ * rotated, and an application's when its key is revoked.
  */
 export class Connections {
   private readonly devices = new Map<string, Client>();
@@ -15,7 +16,8 @@ export class Connections {
    * only a connection that was opened here is closed here, and a closed one is never opened.
    */
   private readonly open = new WeakSet<Client>();
-  private apps = 0;
+  private readonly apps = new Map<string, Set<Client>>();
+  private appsOpen = 0;
 
   constructor(private readonly presence: Presence) {}
 
@@ -23,7 +25,13 @@ export class Connections {
   opened(client: Client, principal: MqttPrincipal): void {
     if (client.closed || this.open.has(client)) return;
     this.open.add(client);
-    if (principal.kind === 'app') { this.apps += 1; return; }
+    if (principal.kind === 'app') {
+      const clients = this.apps.get(principal.name) ?? new Set<Client>();
+      clients.add(client);
+      this.apps.set(principal.name, clients);
+      this.appsOpen += 1;
+      return;
+    }
     this.devices.set(principal.deviceId, client);
     this.presence.connected(principal.deviceId);
   }
@@ -31,7 +39,13 @@ export class Connections {
   closed(client: Client, principal: MqttPrincipal): void {
     if (!this.open.has(client)) return;
     this.open.delete(client);
-    if (principal.kind === 'app') { this.apps -= 1; return; }
+    if (principal.kind === 'app') {
+      const clients = this.apps.get(principal.name);
+      clients?.delete(client);
+      if (clients?.size === 0) this.apps.delete(principal.name);
+      this.appsOpen -= 1;
+      return;
+    }
     // A takeover closes the old connection first; only the current one decides presence.
     if (this.devices.get(principal.deviceId) !== client) return;
     this.devices.delete(principal.deviceId);
@@ -39,6 +53,9 @@ export class Connections {
   }
 
   device(deviceId: string): Client | undefined { return this.devices.get(deviceId); }
+
+  /** The open connections of applications that logged in with the API key `name`. */
+  appsWithKey(name: string): Client[] { return [...(this.apps.get(name) ?? [])]; }
 
   /**
    * Whether the device is connected now with a subscription to exactly `topic` (the ACL allows a
@@ -53,5 +70,5 @@ export class Connections {
   }
 
   get deviceCount(): number { return this.devices.size; }
-  get appCount(): number { return this.apps; }
+  get appCount(): number { return this.appsOpen; }
 }

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { withGateway } from '../helpers/fixture.js';
 import { registerDevice } from '../helpers/devices.js';
-import { closeOf, collect, connackOf, connectApp, connectDevice, createKey, deviceOptions, subscribed, untilCount } from './mqtt-helpers.js';
+import { closeOf, collect, connackOf, connectApp, connectDevice, createKey, deviceOptions, subscribed, tlsOptions, untilCount } from './mqtt-helpers.js';
 
 const WITHIN_MS = 1_000;
 const NOT_AUTHORIZED = 5;
@@ -95,4 +95,22 @@ t.test('rotating credentials: the connection closes within 1 s, the old password
   const rotated = { ...device, mqtt_credentials: res.body.mqtt_credentials };
   t.equal((await connackOf(deviceOptions(target, rotated))).code, 0, 'the new password works');
   t.equal((await api.post(`/v1/iot/devices/iot_dev_000000000000/credentials/rotate`)).status, 404, 'unknown device → 404');
+});
+
+t.test('revoking an API key closes the MQTT connections made with it within 1 s; other applications stay', async (t) => {
+  const { gw, api } = await withGateway(t);
+  const target = { port: gw.gateway.mqttPort, caPem: gw.caPem };
+  const bmsKey = await createKey(api, 'bms', ['mqtt']);
+  const first = await connectApp(t, target, 'bms', bmsKey);
+  const second = await connectApp(t, target, 'bms', bmsKey, { clientId: 'bms-second' });
+  const other = await connectApp(t, target, 'other', await createKey(api, 'other', ['mqtt']));
+  const closedFirst = closeOf(first, WITHIN_MS);
+  const closedSecond = closeOf(second, WITHIN_MS);
+  t.equal((await api.delete('/v1/iot/keys/bms')).status, 204);
+  t.ok(await closedFirst <= WITHIN_MS, 'the first connection closed within 1 s');
+  t.ok(await closedSecond <= WITHIN_MS, 'and the second');
+  t.equal((await connackOf(tlsOptions(target, { username: 'app:bms', password: bmsKey, clientId: 'bms-again' }))).code, BAD_USER_OR_PASSWORD, 'the revoked key no longer connects');
+  t.ok(other.connected, 'an application with another key is still connected');
+  await other.subscribeAsync('devices/+/telemetry', { qos: 1 });
+  t.equal((await api.get<{ messages: { connected_apps: number } }>('/v1/iot/stats')).body.messages.connected_apps, 1, '/stats counts one application');
 });
