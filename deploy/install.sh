@@ -44,27 +44,13 @@ while [ $# -gt 0 ]; do
     --no-start) NO_START=1; shift ;;
     -h | --help) usage 0 ;;
     -*) we_warn "unknown option $1"; usage 2 ;;
-    *)
-      if [ -d "$1" ]; then SOURCE="$1"; elif [ -f "$1" ]; then TARBALL="$1"; else we_die "no such file or directory: $1"; fi
-      shift ;;
+    *) we_take_source_arg "$1"; shift ;;
   esac
 done
 
-we_init_paths
-we_require_root
-we_ensure_node
-we_lock
+we_begin
 
-TMP_UNPACK=""
-cleanup() { if [ -n "$TMP_UNPACK" ]; then rm -rf "$TMP_UNPACK"; fi; }
-trap cleanup EXIT
-
-if [ -n "$TARBALL" ]; then
-  TMP_UNPACK="$(mktemp -d "${TMPDIR:-/tmp}/ways-edge-unpack.XXXXXX")"
-  tar -xzf "$TARBALL" -C "$TMP_UNPACK"
-  SOURCE="$(find "$TMP_UNPACK" -mindepth 1 -maxdepth 1 -type d | head -n1)"
-  [ -f "$SOURCE/package.json" ] || we_die "$TARBALL is not a ways-edge release tarball"
-fi
+if [ -n "$TARBALL" ]; then we_unpack_tarball "$TARBALL"; fi
 SOURCE="$(cd "${SOURCE:-$HERE/..}" && pwd)"
 [ -f "$SOURCE/package.json" ] || we_die "$SOURCE has no package.json"
 

@@ -84,6 +84,28 @@ we_lock() {
   fi
 }
 
+# install.sh and update.sh start alike: paths, root, Node, then one at a time.
+we_begin() {
+  we_init_paths
+  we_require_root
+  we_ensure_node
+  we_lock
+}
+
+# A positional argument of install.sh and update.sh: a source directory or a release tarball.
+we_take_source_arg() {
+  if [ -d "$1" ]; then SOURCE="$1"; elif [ -f "$1" ]; then TARBALL="$1"; else we_die "no such file or directory: $1"; fi
+}
+
+# Unpacks release tarball $1 into a temporary directory (removed at exit) and points SOURCE at it.
+we_unpack_tarball() {
+  WE_UNPACK_DIR="$(mktemp -d "${TMPDIR:-/tmp}/ways-edge-unpack.XXXXXX")"
+  trap 'rm -rf "$WE_UNPACK_DIR"' EXIT
+  tar -xzf "$1" -C "$WE_UNPACK_DIR"
+  SOURCE="$(find "$WE_UNPACK_DIR" -mindepth 1 -maxdepth 1 -type d | head -n1)"
+  [ -f "$SOURCE/package.json" ] || we_die "$1 is not a ways-edge release tarball"
+}
+
 # ---------------------------------------------------------------------------------------------------
 # Node.js
 

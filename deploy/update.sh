@@ -48,26 +48,16 @@ while [ $# -gt 0 ]; do
     --timeout) export WAYS_EDGE_READY_TIMEOUT="${2:?--timeout needs seconds}"; shift 2 ;;
     -h | --help) usage 0 ;;
     -*) we_warn "unknown option $1"; usage 3 ;;
-    *)
-      if [ -d "$1" ]; then SOURCE="$1"; elif [ -f "$1" ]; then TARBALL="$1"; else we_die "no such file or directory: $1"; fi
-      shift ;;
+    *) we_take_source_arg "$1"; shift ;;
   esac
 done
 
-we_init_paths
-we_require_root
-we_ensure_node
-we_lock
+we_begin
 
 [ -L "$R_CURRENT" ] || we_die "ways-edge is not installed ($R_CURRENT missing): run deploy/install.sh first"
 OLD="$(we_current_version)"
 OLD_PREVIOUS="$(we_link_target "$R_PREVIOUS")"
 [ -f "$R_RELEASES/$OLD/.complete" ] || we_warn "the running release $OLD looks incomplete"
-
-TMP_UNPACK=""
-# shellcheck disable=SC2317 # called by the EXIT trap
-cleanup() { if [ -n "$TMP_UNPACK" ]; then rm -rf "$TMP_UNPACK"; fi; }
-trap cleanup EXIT
 
 if [ "$ROLLBACK" = 1 ]; then
   NEW="${OLD_PREVIOUS#releases/}"
@@ -75,11 +65,7 @@ if [ "$ROLLBACK" = 1 ]; then
   [ "$NEW" != "$OLD" ] || we_die "previous and current are both $OLD"
   we_log "rolling back from $OLD to $NEW"
 else
-  if [ -n "$TARBALL" ]; then
-    TMP_UNPACK="$(mktemp -d "${TMPDIR:-/tmp}/ways-edge-unpack.XXXXXX")"
-    tar -xzf "$TARBALL" -C "$TMP_UNPACK"
-    SOURCE="$(find "$TMP_UNPACK" -mindepth 1 -maxdepth 1 -type d | head -n1)"
-  fi
+  if [ -n "$TARBALL" ]; then we_unpack_tarball "$TARBALL"; fi
   [ -n "$SOURCE" ] || { we_warn "give the new release: update.sh FILE.tar.gz | DIR"; usage 3; }
   SOURCE="$(cd "$SOURCE" && pwd)"
   [ -f "$SOURCE/package.json" ] || we_die "$SOURCE has no package.json"
