@@ -1,24 +1,11 @@
 import t from 'tap';
 import { once } from 'node:events';
 import net from 'node:net';
-import tls from 'node:tls';
 import mqtt from 'mqtt';
 import { withGateway } from '../helpers/fixture.js';
 import { registerDevice } from '../helpers/devices.js';
 import { connackOf, deviceOptions, rawTls } from './mqtt-helpers.js';
-
-/** Resolves with how the TLS handshake with these options ended. */
-async function handshake(port: number, caPem: string, opts: tls.ConnectionOptions): Promise<string> {
-  const socket = tls.connect({ host: '127.0.0.1', port, ca: caPem, servername: 'localhost', ...opts });
-  try {
-    return await new Promise<string>((resolve) => {
-      socket.once('secureConnect', () => resolve(`${socket.getProtocol()} ${socket.getCipher().name}`));
-      socket.once('error', (err: Error & { code?: string }) => resolve(`refused ${err.code ?? err.message}`));
-    });
-  } finally {
-    socket.destroy();
-  }
-}
+import { handshake } from '../helpers/tls-handshake.js';
 
 t.test('TLS listener: TLS 1.2 and 1.3 with the gateway certificate; TLS 1.1 refused; no plain listener by default', async (t) => {
   const { gw, api } = await withGateway(t);

@@ -1,28 +1,16 @@
 import t from 'tap';
-import tls from 'node:tls';
 import { withGateway } from '../helpers/fixture.js';
 import { registerDevice } from '../helpers/devices.js';
 import { RawConnection } from './helpers/raw.js';
 import { deviceConnect } from './helpers/replay.js';
 import { rawDevice } from './helpers/gateway-under-test.js';
+import { handshake } from '../helpers/tls-handshake.js';
 
 /**
  * What test/broker/listeners.test.ts does not cover: TLS 1.0 on its own, a client that offers only
  * CBC ciphers with RSA key exchange (AES128-SHA), the HTTPS API port as well as the MQTT one, and
  * plaintext MQTT sent to the TLS port.
  */
-async function handshake(port: number, caPem: string, opts: tls.ConnectionOptions): Promise<string> {
-  const socket = tls.connect({ host: '127.0.0.1', port, ca: caPem, servername: 'localhost', ...opts });
-  try {
-    return await new Promise<string>((resolve) => {
-      socket.once('secureConnect', () => resolve(`${socket.getProtocol()} ${socket.getCipher().name}`));
-      socket.once('error', (err: Error & { code?: string }) => resolve(`refused ${err.code ?? err.message}`));
-    });
-  } finally {
-    socket.destroy();
-  }
-}
-
 t.test('TLS: old protocol versions and CBC-only clients refused on both ports; plaintext MQTT on the TLS port closed at once', async (t) => {
   const { gw, api } = await withGateway(t);
   const ports = { MQTT: gw.gateway.mqttPort, API: gw.gateway.apiPort };
