@@ -155,3 +155,31 @@ t.test('a failed commit leaves no trace in the accounting', async (t) => {
   t.equal(h.outbox.bytes, (await h.outbox.read(0, 10)).reduce((a, e) => a + e.size, 0));
   await h.close();
 });
+
+t.test('a failed group commit leaves a gap: its entries are never read, from memory or from disk, and numbering goes on', async (t) => {
+  const dir = tempDir();
+  t.teardown(() => removeDir(dir));
+  const h = await open(dir);
+  await accept(h, load(3));
+  const lost = [message('iot_dev_aaaaaaaaaaaa', 100), message('iot_dev_bbbbbbbbbbbb', 101)];
+  const ops = lost.flatMap((m) => h.outbox.stage(m));
+  // A put LevelDB refuses (no key) makes the whole synced batch fail, as a full disk would.
+  await t.rejects(h.commits.commit([...ops, { type: 'put', key: undefined as unknown as string, value: 1 }]));
+  for (const m of lost) h.outbox.stageFailed(m);
+  await accept(h, [message('iot_dev_cccccccccccc', 102)]);
+  t.equal(h.outbox.committedUpTo, 6, 'everything up to the last staged entry is settled');
+  const fromMemory = await h.outbox.read(0, 100);
+  t.same(fromMemory.map((e) => e.seq), [1, 2, 3, 6], 'entries 4 and 5 are a gap');
+  t.equal(h.outbox.count, 4);
+  await h.close();
+
+  const again = await open(dir);
+  const fromDisk = await again.outbox.read(0, 100);
+  t.same(fromDisk.map((e) => e.seq), [1, 2, 3, 6], 'the same after a restart, read from LevelDB');
+  t.same(fromDisk.map((e) => e.deviceSeq), fromMemory.map((e) => e.deviceSeq), 'with the same per-device numbers');
+  await accept(again, [message('iot_dev_aaaaaaaaaaaa', 103)]);
+  const [last] = (await again.outbox.read(7, 1));
+  t.equal(last?.seq, 7, 'numbering goes on after the gap');
+  t.ok((last?.deviceSeq ?? 0) > (fromDisk[0]?.deviceSeq ?? 0), 'the device\'s own numbering never goes back');
+  await again.close();
+});
