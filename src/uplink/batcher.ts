@@ -258,16 +258,17 @@ export class Batcher {
   private async batchUnit(entries: StoredEntry[], from: number, readWasFull: boolean): Promise<Unit[]> {
     const o = this.opts;
     const limit = payloadLimit(o.batchTopic, o.maxPacketBytes);
+    const oldestAt = entries[0]?.receivedAt ?? Date.now();
+    // A whole batch is staged and the rest of it is in its group commit: wait for that (the outbox
+    // says when) instead of encoding a part now and all of it again in a moment.
+    if (entries.length < o.maxMessages && o.outbox.lastStaged - from + 1 >= o.maxMessages && Date.now() - oldestAt < o.maxAgeMs) return this.waitForCommit();
     const encoded = encodeBatch(entries, { gatewayId: o.gatewayId, outboxId: o.outbox.outboxId }, { maxMessages: o.maxMessages, maxBytes: limit });
     if (!encoded) return [];
     if (encoded.kind === 'too_large') return [{ entries: [encoded.entry], topic: o.batchTopic, payload: Buffer.alloc(0), acked: true, drop: 'too_large' }];
-    const oldest = entries[0]?.receivedAt ?? Date.now();
-    if (!encoded.full && Date.now() - oldest < o.maxAgeMs) {
-      // A full batch is staged and part of it is still in the group commit: look again shortly.
-      if (o.outbox.lastStaged - from + 1 >= o.maxMessages) return this.waitForCommit();
+    if (!encoded.full && Date.now() - oldestAt < o.maxAgeMs) {
       // Counted from what is staged, not from what was readable: entries still in their group commit
       // are on their way.
-      return this.waitForData(o.maxMessages - (o.outbox.lastStaged - from + 1), (limit - encoded.json.length) / 2, oldest + o.maxAgeMs - Date.now());
+      return this.waitForData(o.maxMessages - (o.outbox.lastStaged - from + 1), (limit - encoded.json.length) / 2, oldestAt + o.maxAgeMs - Date.now());
     }
     this.commitWaitSince = undefined;
     const taken = entries.slice(0, encoded.taken);
