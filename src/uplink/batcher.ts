@@ -261,7 +261,7 @@ export class Batcher {
     const oldestAt = entries[0]?.receivedAt ?? Date.now();
     // A whole batch is staged and the rest of it is in its group commit: wait for that (the outbox
     // says when) instead of encoding a part now and all of it again in a moment.
-    if (entries.length < o.maxMessages && o.outbox.lastStaged - from + 1 >= o.maxMessages && Date.now() - oldestAt < o.maxAgeMs) return this.waitForCommit();
+    if (entries.length < o.maxMessages && o.outbox.lastStaged - from + 1 >= o.maxMessages && Date.now() - oldestAt < o.maxAgeMs) return this.waitForCommit(oldestAt + o.maxAgeMs - Date.now());
     const encoded = encodeBatch(entries, { gatewayId: o.gatewayId, outboxId: o.outbox.outboxId }, { maxMessages: o.maxMessages, maxBytes: limit });
     if (!encoded) return [];
     if (encoded.kind === 'too_large') return [{ entries: [encoded.entry], topic: o.batchTopic, payload: Buffer.alloc(0), acked: true, drop: 'too_large' }];
@@ -288,11 +288,13 @@ export class Batcher {
       : { entries: [e], topic: e.topic, payload: e.payload, acked: false });
   }
 
-  /** Entries are staged but not readable yet: their group commit has not landed. */
-  private waitForCommit(): [] {
+  /** Entries are staged but not readable yet: their group commit has not landed (`ageMs`: when the readable ones are due). */
+  private waitForCommit(ageMs?: number): [] {
     const now = Date.now();
     this.commitWaitSince ??= now;
-    if (now - this.commitWaitSince > COMMIT_WAIT_MAX_MS) return this.waitForData(1, Infinity);
+    // Still missing after this long: a failed commit left a gap. Wait for new data, or until the
+    // readable part of the batch is due by age.
+    if (now - this.commitWaitSince > COMMIT_WAIT_MAX_MS) return this.waitForData(1, Infinity, ageMs);
     this.blocked = 'commit';
     this.arm(COMMIT_POLL_MS);
     return [];

@@ -34,7 +34,7 @@ class FakeLink {
   batchIds(): string[] { return this.sent.map((s) => decodeBatch(s.payload).batch_id); }
 }
 
-interface Setup { outbox: Outbox; batcher: Batcher; accept: (n: number, receivedAt?: number) => Promise<void>; acceptOne: (m: AcceptedMessage) => Promise<void> }
+interface Setup { outbox: Outbox; commits: GroupCommit; batcher: Batcher; accept: (n: number, receivedAt?: number) => Promise<void>; acceptOne: (m: AcceptedMessage) => Promise<void> }
 
 async function setup(t: Test, opts: Partial<BatcherOptions> = {}): Promise<Setup> {
   const dir = tempDir();
@@ -52,7 +52,7 @@ async function setup(t: Test, opts: Partial<BatcherOptions> = {}): Promise<Setup
   const accept = async (count: number, receivedAt = Date.now()): Promise<void> => {
     await Promise.all(Array.from({ length: count }, () => commits.commit(outbox.stage({ deviceId: 'iot_dev_aaaaaaaaaaaa', topic: 'devices/iot_dev_aaaaaaaaaaaa/telemetry', payload: telemetry(n++), qos: 1, receivedAt }))));
   };
-  return { outbox, batcher, accept, acceptOne: (m) => commits.commit(outbox.stage(m)) };
+  return { outbox, commits, batcher, accept, acceptOne: (m) => commits.commit(outbox.stage(m)) };
 }
 
 const removed = (outbox: Outbox, count: number): Promise<void> => new Promise((resolve) => {
@@ -125,4 +125,26 @@ t.test('an entry too large for any publish is dropped in its turn, counted, and 
   await removed(outbox, 0);
   t.equal(outbox.droppedTotal, 1, 'one dropped (too_large)');
   t.same(link.sent.flatMap((s) => decodeBatch(s.payload).messages.map((m) => m.seq)), [1, 2, 4, 5], 'the others, in order');
+});
+
+t.test('a failed commit inside a staged batch: the rest goes when its age is due, with no message after it', async (t) => {
+  const { outbox, commits, batcher, accept } = await setup(t, { maxAgeMs: 1_500 });
+  const link = new FakeLink();
+  link.autoAck = true;
+  batcher.online(link as unknown as Link);
+  await accept(4);
+  const lost: AcceptedMessage[] = [5, 6, 7].map((n) => ({ deviceId: 'iot_dev_aaaaaaaaaaaa', topic: 'devices/iot_dev_aaaaaaaaaaaa/telemetry', payload: telemetry(1000 + n), qos: 1, receivedAt: Date.now() }));
+  const ops = lost.flatMap((m) => outbox.stage(m));
+  // LevelDB refuses a put without a key: the whole synced batch fails, as on a full disk.
+  await t.rejects(commits.commit([...ops, { type: 'put', key: undefined as unknown as string, value: 1 }]));
+  for (const m of lost) outbox.stageFailed(m);
+  await accept(3);
+  // Ten staged (a whole batch), seven readable, then silence.
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'stuck'>((resolve) => { timer = setTimeout(() => resolve('stuck'), 10_000); });
+  const outcome = await Promise.race([link.published(1).then(() => 'sent' as const), deadline]);
+  clearTimeout(timer);
+  t.equal(outcome, 'sent', 'the batch went without another message');
+  t.equal(decodeBatch(link.sent[0]?.payload as Buffer).messages.length, 7, 'the seven stored entries, without the gap');
+  await removed(outbox, 0);
 });
