@@ -17,7 +17,6 @@ export class Connections {
    */
   private readonly open = new WeakSet<Client>();
   private readonly apps = new Map<string, Set<Client>>();
-  private appsOpen = 0;
 
   constructor(private readonly presence: Presence) {}
 
@@ -29,7 +28,6 @@ export class Connections {
       const clients = this.apps.get(principal.name) ?? new Set<Client>();
       clients.add(client);
       this.apps.set(principal.name, clients);
-      this.appsOpen += 1;
       return;
     }
     this.devices.set(principal.deviceId, client);
@@ -43,7 +41,6 @@ export class Connections {
       const clients = this.apps.get(principal.name);
       clients?.delete(client);
       if (clients?.size === 0) this.apps.delete(principal.name);
-      this.appsOpen -= 1;
       return;
     }
     // A takeover closes the old connection first; only the current one decides presence.
@@ -70,5 +67,9 @@ export class Connections {
   }
 
   get deviceCount(): number { return this.devices.size; }
-  get appCount(): number { return this.appsOpen; }
+  get appCount(): number {
+    let count = 0;
+    for (const clients of this.apps.values()) count += clients.size;
+    return count;
+  }
 }

@@ -32,8 +32,6 @@ interface Waiter { resolve: () => void; reject: (e: unknown) => void; urgent: bo
 export class GroupCommit {
   private queued: BatchOp[] = [];
   private waiters: Waiter[] = [];
-  /** Waiters in `waiters` that someone is waiting for (commit(), not commitSoon()). */
-  private urgent = 0;
   private writing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly contributors: CommitContributor[] = [];
@@ -48,7 +46,6 @@ export class GroupCommit {
   commit(ops: BatchOp[]): Promise<void> {
     for (const op of ops) this.queued.push(op);
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject, urgent: true }));
-    this.urgent += 1;
     this.start();
     return done;
   }
@@ -87,13 +84,12 @@ export class GroupCommit {
     let first = true;
     while (this.waiters.length > 0) {
       // After the first batch, what only commitSoon() queued waits for its timer: bigger batches.
-      if (!first && this.urgent === 0) break;
+      if (!first && !this.waiters.some((w) => w.urgent)) break;
       first = false;
       const ops = this.queued;
       const waiters = this.waiters;
       this.queued = [];
       this.waiters = [];
-      this.urgent = 0;
       for (const c of this.contributors) for (const op of c.pendingOps()) ops.push(op);
       try {
         if (ops.length > 0) {
