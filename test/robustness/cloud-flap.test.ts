@@ -2,7 +2,7 @@ import t from 'tap';
 import type { MqttClient } from 'mqtt';
 import { withGateway } from '../helpers/fixture.js';
 import { registerDevice, type RegisteredDevice } from '../helpers/devices.js';
-import { TestCloud } from '../uplink/helpers/cloud.js';
+import { cloudEnv, startTestCloud } from '../uplink/helpers/cloud.js';
 import { connectDevice, telemetry } from '../uplink/helpers/devices.js';
 import { checkDelivery, outboxEmpty } from '../uplink/helpers/check.js';
 import { Rng } from './helpers/fuzz.js';
@@ -15,15 +15,10 @@ const DEVICES = 5;
 const RATE = 50;
 
 t.test(`the cloud link flaps every few seconds for ${FLAP_SECONDS} s under load: the outbox drains, nothing stays in flight, nothing is lost`, async (t) => {
-  const cloud = new TestCloud({ username: GW });
-  await cloud.start();
-  t.teardown(() => cloud.stop());
+  const cloud = await startTestCloud(t, { username: GW });
   const { gw, api } = await withGateway(t, {
-    env: {
-      WAYS_EDGE_CLOUD_URL: cloud.url, WAYS_EDGE_CLOUD_USERNAME: GW, WAYS_EDGE_CLOUD_BATCH_MAX_AGE_MS: '50',
-      // Retries at most a second apart, so that each short window of link is used.
-      WAYS_EDGE_CLOUD_RECONNECT_MIN_MS: '100', WAYS_EDGE_CLOUD_RECONNECT_MAX_MS: '1000', WAYS_EDGE_MQTT_RATE_LIMIT: '0',
-    },
+    // Retries at most a second apart, so that each short window of link is used.
+    env: cloudEnv(cloud, GW, { WAYS_EDGE_CLOUD_RECONNECT_MIN_MS: '100', WAYS_EDGE_CLOUD_RECONNECT_MAX_MS: '1000' }),
   });
   const devs: RegisteredDevice[] = [];
   for (let i = 0; i < DEVICES; i++) devs.push(await registerDevice(api, `flap-${i}`));

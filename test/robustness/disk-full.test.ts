@@ -7,7 +7,7 @@ import { spawnGateway, type SpawnedGateway } from '../helpers/spawn.js';
 import { removeDir, tempDir } from '../helpers/gateway.js';
 import { apiClient, type ApiClient, type HttpResponse } from '../helpers/http.js';
 import { registerDevice, type RegisteredDevice } from '../helpers/devices.js';
-import { TestCloud } from '../uplink/helpers/cloud.js';
+import { cloudEnv, startTestCloud } from '../uplink/helpers/cloud.js';
 import { deviceClientOptions } from './helpers/heartbeat.js';
 import { usageOf } from './helpers/gateway-under-test.js';
 
@@ -71,14 +71,8 @@ t.test('the disk fills up (no free-space floor): no PUBACK for an unwritten mess
   const dir = tempDir('ways-edge-tmpfs-');
   execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${FS_SIZE},mode=0700`, 'tmpfs', dir]);
   t.teardown(() => { execFileSync('umount', [dir]); removeDir(dir); });
-  const cloud = new TestCloud({ username: GW });
-  await cloud.start();
-  t.teardown(() => cloud.stop());
-  const env = {
-    WAYS_EDGE_HEALTH_DISK_MIN_FREE_BYTES: '0', WAYS_EDGE_MQTT_RATE_LIMIT: '0', WAYS_EDGE_DISCOVERY_ENABLED: 'false',
-    WAYS_EDGE_CLOUD_URL: cloud.url, WAYS_EDGE_CLOUD_USERNAME: GW, WAYS_EDGE_CLOUD_BATCH_MAX_AGE_MS: '50',
-    WAYS_EDGE_CLOUD_RECONNECT_MIN_MS: '50', WAYS_EDGE_CLOUD_RECONNECT_MAX_MS: '300',
-  };
+  const cloud = await startTestCloud(t, { username: GW });
+  const env = cloudEnv(cloud, GW, { WAYS_EDGE_HEALTH_DISK_MIN_FREE_BYTES: '0', WAYS_EDGE_DISCOVERY_ENABLED: 'false' });
   let gw = await spawnGateway(dir, env);
   // Registered after the unmount, so it runs first: the gateway's working directory is on the tmpfs.
   t.teardown(() => gw.kill9());

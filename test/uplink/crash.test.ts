@@ -4,7 +4,7 @@ import { spawnGateway, type SpawnedGateway } from '../helpers/spawn.js';
 import { apiClient } from '../helpers/http.js';
 import { registerDevice, type RegisteredDevice } from '../helpers/devices.js';
 import { removeDir, tempDir } from '../helpers/gateway.js';
-import { TestCloud } from './helpers/cloud.js';
+import { cloudEnv, startTestCloud } from './helpers/cloud.js';
 import { connectDevice, telemetry } from './helpers/devices.js';
 import { checkDelivery } from './helpers/check.js';
 
@@ -30,15 +30,10 @@ async function publishRange(clients: MqttClient[], devs: RegisteredDevice[], fro
 }
 
 t.test('kill -9 in the middle of the load: no acknowledged message is missing at the cloud', async (t) => {
-  const cloud = new TestCloud({ username: GW });
-  await cloud.start();
-  t.teardown(() => cloud.stop());
+  const cloud = await startTestCloud(t, { username: GW });
   const dataDir = tempDir();
   t.teardown(() => removeDir(dataDir));
-  const env = {
-    WAYS_EDGE_CLOUD_URL: cloud.url, WAYS_EDGE_CLOUD_USERNAME: GW, WAYS_EDGE_CLOUD_BATCH_MAX_AGE_MS: '50',
-    WAYS_EDGE_CLOUD_RECONNECT_MIN_MS: '50', WAYS_EDGE_CLOUD_RECONNECT_MAX_MS: '300', WAYS_EDGE_MQTT_RATE_LIMIT: '0',
-  };
+  const env = cloudEnv(cloud, GW);
   // Before the crash the uplink is held to 200 msg/s (2 publishes/s of 100) so that, however fast this
   // machine, the outbox holds unsent entries when the gateway dies; after the restart it drains at full speed.
   let gw: SpawnedGateway = await spawnGateway(dataDir, { ...env, WAYS_EDGE_CLOUD_PUBLISH_RATE_LIMIT: '2', WAYS_EDGE_CLOUD_BATCH_MAX_MESSAGES: '100' });

@@ -1,18 +1,14 @@
 import t from 'tap';
 import { withGateway } from '../helpers/fixture.js';
 import { registerDevice } from '../helpers/devices.js';
-import { TestCloud } from './helpers/cloud.js';
+import { cloudEnv as uplinkEnv, TestCloud } from './helpers/cloud.js';
 import { connectDevice, telemetry } from './helpers/devices.js';
 import { outboxEmpty } from './helpers/check.js';
 
 const GW = 'iot_dev_gatewaygw0001';
 
 function cloudEnv(cloud: TestCloud, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    WAYS_EDGE_CLOUD_URL: cloud.url, WAYS_EDGE_CLOUD_USERNAME: GW, WAYS_EDGE_CLOUD_PASSWORD: 'cloud-secret',
-    WAYS_EDGE_CLOUD_BATCH_MAX_AGE_MS: '50', WAYS_EDGE_CLOUD_RECONNECT_MIN_MS: '50', WAYS_EDGE_CLOUD_RECONNECT_MAX_MS: '200',
-    WAYS_EDGE_MQTT_RATE_LIMIT: '0', ...extra,
-  };
+  return uplinkEnv(cloud, GW, { WAYS_EDGE_CLOUD_PASSWORD: 'cloud-secret', WAYS_EDGE_CLOUD_RECONNECT_MAX_MS: '200', ...extra });
 }
 
 t.test('acknowledged device messages reach the cloud in batches, in order, with their ids', async (t) => {

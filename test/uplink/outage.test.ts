@@ -2,7 +2,7 @@ import t from 'tap';
 import type { MqttClient } from 'mqtt';
 import { withGateway } from '../helpers/fixture.js';
 import { registerDevice, type RegisteredDevice } from '../helpers/devices.js';
-import { TestCloud } from './helpers/cloud.js';
+import { cloudEnv, startTestCloud } from './helpers/cloud.js';
 import { connectDevice, telemetry } from './helpers/devices.js';
 import { checkDelivery, outboxEmpty } from './helpers/check.js';
 
@@ -11,15 +11,8 @@ const DEVICES = 20;
 const PER_DEVICE = 1000;
 
 t.test('a cloud outage in the middle of 20,000 messages from 20 devices loses nothing acknowledged', async (t) => {
-  const cloud = new TestCloud({ username: GW });
-  await cloud.start();
-  t.teardown(() => cloud.stop());
-  const { gw, api } = await withGateway(t, {
-    env: {
-      WAYS_EDGE_CLOUD_URL: cloud.url, WAYS_EDGE_CLOUD_USERNAME: GW, WAYS_EDGE_CLOUD_BATCH_MAX_AGE_MS: '50',
-      WAYS_EDGE_CLOUD_RECONNECT_MIN_MS: '50', WAYS_EDGE_CLOUD_RECONNECT_MAX_MS: '300', WAYS_EDGE_MQTT_RATE_LIMIT: '0',
-    },
-  });
+  const cloud = await startTestCloud(t, { username: GW });
+  const { gw, api } = await withGateway(t, { env: cloudEnv(cloud, GW) });
   const devs: RegisteredDevice[] = [];
   for (let i = 0; i < DEVICES; i++) devs.push(await registerDevice(api));
   const clients: MqttClient[] = await Promise.all(devs.map((d) => connectDevice(gw.gateway.mqttPort, gw.caPem, d)));

@@ -1,4 +1,4 @@
-import { bytesOf, type CorpusSequence } from './corpus.js';
+import { bytesOf, connectFlags, type CorpusSequence } from './corpus.js';
 import type { ReplayResult } from './replay.js';
 
 /**
@@ -23,16 +23,6 @@ export const TOLERATED: ReadonlySet<Reason> = new Set<Reason>(['wrongAck', 'qos2
 function firstSend(seq: CorpusSequence): Buffer | undefined {
   const step = seq.msgs.find((m) => m.type === 'send');
   return step ? bytesOf(step.payload ?? '') : undefined;
-}
-
-/** CONNECT flags of a corpus CONNECT, when it has them. */
-function connectFlags(bytes: Buffer): number | undefined {
-  let p = 1;
-  while (p < bytes.length && ((bytes[p] as number) & 0x80) !== 0) p += 1;
-  p += 1;
-  if (p + 2 > bytes.length) return undefined;
-  const at = p + 2 + bytes.readUInt16BE(p) + 1;
-  return at < bytes.length ? bytes[at] : undefined;
 }
 
 const PLAIN_TOPIC = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/;

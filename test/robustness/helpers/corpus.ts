@@ -150,3 +150,14 @@ export function encode(tokens: readonly Token[]): Buffer {
 export function bytesOf(description: string): Buffer {
   return encode(tokenize(description));
 }
+
+/** The CONNECT flags byte of an encoded CONNECT packet, when it is long enough to have one. */
+export function connectFlags(bytes: Buffer): number | undefined {
+  let p = 1;
+  // Past the fixed header's remaining-length varint, then the protocol name and level.
+  while (p < bytes.length && ((bytes[p] as number) & 0x80) !== 0) p += 1;
+  p += 1;
+  if (p + 2 > bytes.length) return undefined;
+  const at = p + 2 + bytes.readUInt16BE(p) + 1;
+  return at < bytes.length ? bytes[at] : undefined;
+}

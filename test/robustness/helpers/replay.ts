@@ -1,6 +1,6 @@
 import mqttPacket from 'mqtt-packet';
 import type { RegisteredDevice } from '../../helpers/devices.js';
-import { encode, tokenize, type CorpusSequence, type Token } from './corpus.js';
+import { connectFlags, encode, tokenize, type CorpusSequence, type Token } from './corpus.js';
 import { RawConnection, type Target } from './raw.js';
 
 /** How long the replayer waits for an expected packet, a close, or a PINGRESP. */
@@ -122,16 +122,6 @@ class Adapter {
     this.mids.set(expected.readUInt16BE(at), got.readUInt16BE(at));
     return true;
   }
-}
-
-/** CONNECT flags byte, when the packet is long enough to have one. */
-function connectFlags(bytes: Buffer): number | undefined {
-  let p = 1;
-  while (p < bytes.length && ((bytes[p] as number) & 0x80) !== 0) p += 1;
-  p += 1;
-  if (p + 2 > bytes.length) return undefined;
-  const at = p + 2 + bytes.readUInt16BE(p) + 1;
-  return at < bytes.length ? bytes[at] : undefined;
 }
 
 /**

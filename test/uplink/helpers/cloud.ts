@@ -1,6 +1,7 @@
 import net, { type Server, type Socket } from 'node:net';
 import tls from 'node:tls';
 import { Aedes, type Client, type PublishPacket } from 'aedes';
+import type { Test } from 'tap';
 import { decodeBatch, type CloudMessage, type DecodedBatch } from './decode.js';
 
 export interface CloudOptions {
@@ -128,4 +129,24 @@ export class TestCloud {
   private notify(): void {
     for (const w of [...this.waiters]) w();
   }
+}
+
+/** A started test cloud, stopped when the test ends. */
+export async function startTestCloud(t: Test, opts: CloudOptions): Promise<TestCloud> {
+  const cloud = new TestCloud(opts);
+  await cloud.start();
+  t.teardown(() => cloud.stop());
+  return cloud;
+}
+
+/**
+ * The gateway settings of the uplink tests: this cloud as the uplink with `username` as the gateway's
+ * identity there, batches sent after 50 ms, reconnects 50–300 ms apart (so outages end quickly), and
+ * no per-device rate limit. `extra` overrides or adds settings.
+ */
+export function cloudEnv(cloud: TestCloud, username: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    WAYS_EDGE_CLOUD_URL: cloud.url, WAYS_EDGE_CLOUD_USERNAME: username, WAYS_EDGE_CLOUD_BATCH_MAX_AGE_MS: '50',
+    WAYS_EDGE_CLOUD_RECONNECT_MIN_MS: '50', WAYS_EDGE_CLOUD_RECONNECT_MAX_MS: '300', WAYS_EDGE_MQTT_RATE_LIMIT: '0', ...extra,
+  };
 }
