@@ -1,5 +1,6 @@
 import type { JsonSublevel, Store } from '../store/store.js';
 import type { BatchOp, CommitContributor } from '../store/group-commit.js';
+import { PendingKeys } from '../store/pending-keys.js';
 import type { Service } from '../lifecycle.js';
 import { addUsage, countInto, dayOf, dayOfMs, emptyUsage, usageKey, type UsageCounters, type UsageKind } from './usage.js';
 
@@ -16,8 +17,7 @@ export class Meter implements Service, CommitContributor {
   private readonly db: JsonSublevel<UsageCounters>;
   /** Rows of the current month, keyed like the store (`day!device`). */
   private readonly rows = new Map<string, UsageCounters>();
-  private readonly dirty = new Set<string>();
-  private inFlight: string[] = [];
+  private readonly pending = new PendingKeys();
   private month = '';
   private readonly monthTotal = emptyUsage();
 
@@ -49,41 +49,46 @@ export class Meter implements Service, CommitContributor {
     }
   }
 
-  /** Counts one message (or one refusal). Synchronous: the next group commit persists it. */
-  count(deviceId: string, kind: UsageKind, bytes: number): void {
+  /** Today; when the calendar month has turned since the last call, the totals roll over first. */
+  private currentDay(): string {
     const day = this.today();
     if (this.month === '' || !day.startsWith(this.month)) this.rollMonth(day.slice(0, 7));
+    return day;
+  }
+
+  /** Counts one message (or one refusal). Synchronous: the next group commit persists it. */
+  count(deviceId: string, kind: UsageKind, bytes: number): void {
+    const day = this.currentDay();
     const key = usageKey(day, deviceId);
     let row = this.rows.get(key);
     if (!row) { row = emptyUsage(); this.rows.set(key, row); }
     // No delta object: this runs for every message in and every delivery out.
     countInto(row, kind, bytes);
     countInto(this.monthTotal, kind, bytes);
-    this.dirty.add(key);
+    this.pending.mark(key);
   }
 
   /** Month turned while running: rows of the old month stay on disk; totals start from zero. */
   private rollMonth(month: string): void {
-    for (const key of this.rows.keys()) if (!this.dirty.has(key)) this.rows.delete(key);
+    for (const key of this.rows.keys()) if (!this.pending.has(key)) this.rows.delete(key);
     this.month = month;
     Object.assign(this.monthTotal, emptyUsage());
   }
 
   pendingOps(): BatchOp[] {
     const ops: BatchOp[] = [];
-    for (const key of this.dirty) {
+    const keys = this.pending.take();
+    for (const key of keys) {
       const row = this.rows.get(key);
       if (row) ops.push({ type: 'put', sublevel: this.db, key, value: { ...row } } as unknown as BatchOp);
     }
-    this.inFlight = [...this.dirty];
-    this.dirty.clear();
     // Rows of a past month were kept only until written.
-    for (const key of this.inFlight) if (!key.startsWith(this.month)) this.rows.delete(key);
+    for (const key of keys) if (!key.startsWith(this.month)) this.rows.delete(key);
     return ops;
   }
 
   commitFailed(): void {
-    for (const key of this.inFlight) if (this.rows.has(key)) this.dirty.add(key);
+    this.pending.restore((key) => this.rows.has(key));
   }
 
   /** The calendar month (YYYY-MM) the in-memory totals are for. */
@@ -91,8 +96,7 @@ export class Meter implements Service, CommitContributor {
 
   /** Messages and bytes (in + out) of the current calendar month, for /quota. */
   monthUsage(): { messages: number; bytes: number } {
-    const day = this.today();
-    if (this.month === '' || !day.startsWith(this.month)) this.rollMonth(day.slice(0, 7));
+    this.currentDay();
     return { messages: this.monthTotal.messages_in + this.monthTotal.messages_out, bytes: this.monthTotal.bytes_in + this.monthTotal.bytes_out };
   }
 

@@ -10,6 +10,7 @@ import { decodeEntry, encodeEntry, encodedEntrySize, type OutboxEntry } from './
 import { KEY_BYTES, parseSeqKey, seqKey } from './outbox-key.js';
 import { RateWindow } from './rate-window.js';
 import { RecentEntries } from './recent-entries.js';
+import { PendingKeys } from '../store/pending-keys.js';
 import { TypedEmitter } from '../typed-emitter.js';
 
 /** An entry as read back: its outbox sequence number and its accounted size (key + value bytes). */
@@ -101,8 +102,7 @@ export class Outbox implements Service, IngestSink, CommitContributor {
   private oldestAt: number | undefined;
   private readonly deviceSeq = new Map<string, number>();
   /** Devices whose per-device counter changed since the last group commit took them. */
-  private seqDirty = new Set<string>();
-  private seqInFlight: string[] = [];
+  private readonly seqPending = new PendingKeys();
   private readonly recent = new RecentEntries({ maxEntries: RECENT_MAX_ENTRIES, maxBytes: RECENT_MAX_BYTES });
   /** Entries up to here are synced (or are gaps of a failed commit); set when a group commit lands. */
   private committedUpToSeq = 0;
@@ -183,7 +183,7 @@ export class Outbox implements Service, IngestSink, CommitContributor {
     this.recent.add({ deviceId: msg.deviceId, topic: msg.topic, receivedAt: msg.receivedAt, deviceSeq, payload: value.subarray(value.length - msg.payload.length), seq, size });
     for (const listener of this.stagedListeners) listener(seq, size, msg.receivedAt);
     if (this.opts.maxBytes > 0 && this.bytesN > this.opts.maxBytes) this.enforceByteCap();
-    this.seqDirty.add(msg.deviceId);
+    this.seqPending.mark(msg.deviceId);
     return [{ type: 'put', sublevel: this.out, key: seqKey(seq), value } as unknown as BatchOp];
   }
 
@@ -195,17 +195,11 @@ export class Outbox implements Service, IngestSink, CommitContributor {
   pendingOps(): BatchOp[] {
     // The staged entries' operations were queued in the same commit, synchronously after stage().
     this.inFlightUpTo = this.nextSeq - 1;
-    if (this.seqDirty.size === 0) { this.seqInFlight = []; return []; }
-    const ops: BatchOp[] = [];
-    for (const device of this.seqDirty) ops.push({ type: 'put', sublevel: this.st, key: ST.seq + device, value: this.deviceSeq.get(device) } as unknown as BatchOp);
-    this.seqInFlight = [...this.seqDirty];
-    this.seqDirty = new Set();
-    return ops;
+    return this.seqPending.take().map((device) => ({ type: 'put', sublevel: this.st, key: ST.seq + device, value: this.deviceSeq.get(device) }) as unknown as BatchOp);
   }
 
   commitFailed(): void {
-    for (const device of this.seqInFlight) this.seqDirty.add(device);
-    this.seqInFlight = [];
+    this.seqPending.restore();
     // Not on disk and never acknowledged: gaps from now on, in memory as on disk.
     this.recent.dropRange(this.committedUpToSeq, this.inFlightUpTo);
     this.committedUpToSeq = this.inFlightUpTo;
