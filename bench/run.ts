@@ -10,7 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { running, stopAll } from './lib/children.js';
 import type { Ctx } from './lib/context.js';
-import { devices, gatewayEnv, gatewayTarget, GATEWAY_CLOUD_ID, mosquittoTarget, newCloud, newGateway, newMosquitto, prepareEnv, type BenchEnv } from './lib/env.js';
+import { bareAedesTarget, devices, gatewayEnv, gatewayTarget, GATEWAY_CLOUD_ID, mosquittoTarget, newBareAedes, newCloud, newGateway, newMosquitto, prepareEnv, type BenchEnv } from './lib/env.js';
+import type { BareAedes } from './lib/bare-aedes.js';
 import type { GatewayProcess } from './lib/gateway.js';
 import { ensureMosquitto, mosquittoVersion, type Mosquitto } from './lib/mosquitto.js';
 import { machine } from './lib/proc.js';
@@ -46,6 +47,7 @@ async function sideBySide(ctx: Ctx, env: BenchEnv, state: { gatewayHasBroker: bo
   let cloud: Mosquitto | undefined;
   let mosq: Mosquitto | undefined;
   let gw: GatewayProcess | undefined;
+  let bare: BareAedes | undefined;
   let cloudWorker: Worker | undefined;
   const rigs: Rig[] = [];
   try {
@@ -56,13 +58,18 @@ async function sideBySide(ctx: Ctx, env: BenchEnv, state: { gatewayHasBroker: bo
     gw = newGateway(env);
     await gw.start();
     state.gatewayHasBroker = gw.mqttPort > 0;
-    ctx.log(`brokers: mosquitto pid ${mosq.pid} port ${mosq.port}; ways-edge pid ${gw.pid} mqtt ${gw.mqttPort || 'none'} api ${gw.apiPort}; cloud mosquitto pid ${cloud.pid} port ${cloud.port}`);
+    if (s.bareAedes) {
+      bare = await newBareAedes(env);
+      await bare.start();
+    }
+    ctx.log(`brokers: mosquitto pid ${mosq.pid} port ${mosq.port}; ways-edge pid ${gw.pid} mqtt ${gw.mqttPort || 'none'} api ${gw.apiPort}; ${bare ? `bare aedes pid ${bare.pid} port ${bare.port}; ` : ''}cloud mosquitto pid ${cloud.pid} port ${cloud.port}`);
     if (!state.gatewayHasBroker) ctx.report.note('The gateway under test had no MQTT listener (no "mqtt_listening" log): its MQTT figures are missing from this run.');
-    const targets: BrokerTarget[] = [mosquittoTarget(env, mosq), ...(state.gatewayHasBroker ? [gatewayTarget(env, gw)] : [])];
+    const reference: BrokerTarget[] = bare ? [bareAedesTarget(env, bare)] : [];
+    const targets: BrokerTarget[] = [mosquittoTarget(env, mosq), ...(state.gatewayHasBroker ? [gatewayTarget(env, gw)] : []), ...reference];
     if (want('footprint')) {
       phase('6. footprint: idle');
-      // Both measured, broker or not: the footprint is the whole gateway process.
-      await idleFootprint(ctx, [mosquittoTarget(env, mosq), gatewayTarget(env, gw)], env.fill.ids.length);
+      // All measured, broker or not: the footprint is the whole gateway process.
+      await idleFootprint(ctx, [mosquittoTarget(env, mosq), gatewayTarget(env, gw), ...reference], env.fill.ids.length);
     }
     if (want('throughput', 'latency', 'ingest')) {
       let probe: CloudProbe | undefined;
@@ -95,6 +102,7 @@ async function sideBySide(ctx: Ctx, env: BenchEnv, state: { gatewayHasBroker: bo
   } finally {
     for (const rig of rigs) await rig.stop();
     if (cloudWorker) { await cloudWorker.call({ op: 'disconnect-cloud' }).catch(() => undefined); await cloudWorker.stop(); }
+    await bare?.stop();
     await gw?.stop();
     await mosq?.stop();
     await cloud?.stop();
@@ -119,7 +127,9 @@ async function main(): Promise<void> {
   let failure: unknown;
   try {
     const deviceCount = Math.max(settings.devices, ...(settings.only.has('connections') ? settings.connectionSteps : [0]));
-    const env = await prepareEnv(root, deviceCount);
+    const env = await prepareEnv(root, deviceCount, settings.gatewayEnv);
+    const extra = Object.entries(settings.gatewayEnv).map(([k, v]) => `${k}=${v}`);
+    if (extra.length > 0) report.note(`Experiment: every gateway of this run had ${extra.join(', ')} in its environment (--gateway-env).`);
     log(`prepared: ${deviceCount} devices (store pre-filled, one reused password hash), mosquitto password file and ACL, one ECDSA P-256 certificate for both brokers`);
     const state = { gatewayHasBroker: true };
     await sideBySide(ctx, env, state);

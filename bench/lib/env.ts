@@ -5,6 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { BareAedes } from './bare-aedes.js';
 import { makeCerts, type CertFiles } from './certs.js';
 import { fillStore, type FillResult } from './fill.js';
 import { GatewayProcess } from './gateway.js';
@@ -28,9 +29,11 @@ export interface BenchEnv {
   mosqUsers: Credential[];
   appPassword: string;
   cloudPort: number;
+  /** `--gateway-env` of the run: applied last to every gateway's environment. */
+  gatewayExtraEnv: Record<string, string>;
 }
 
-export async function prepareEnv(root: string, deviceCount: number): Promise<BenchEnv> {
+export async function prepareEnv(root: string, deviceCount: number, gatewayExtraEnv: Record<string, string> = {}): Promise<BenchEnv> {
   const certDir = path.join(root, 'certs');
   mkdirSync(certDir, { recursive: true });
   const certs = await makeCerts(certDir);
@@ -42,7 +45,7 @@ export async function prepareEnv(root: string, deviceCount: number): Promise<Ben
     ...fill.ids.map((id) => ({ username: id, password: fill.password })),
     { username: MOSQ_APP_USER, password: appPassword },
   ];
-  return { root, certs, gwDataDir, fill, mosqUsers, appPassword, cloudPort: await freePort() };
+  return { root, certs, gwDataDir, fill, mosqUsers, appPassword, cloudPort: await freePort(), gatewayExtraEnv };
 }
 
 export function devices(env: BenchEnv, from: number, count: number): DeviceCredential[] {
@@ -76,6 +79,7 @@ export function gatewayEnv(env: BenchEnv, f: GatewayFlavour): Record<string, str
     // Reconnect to the cloud quickly after the drain test's outage (the default backoff reaches 60 s).
     WAYS_EDGE_CLOUD_RECONNECT_MIN_MS: '200',
     WAYS_EDGE_CLOUD_RECONNECT_MAX_MS: '500',
+    ...env.gatewayExtraEnv,
   };
 }
 
@@ -109,6 +113,16 @@ export function newCloud(env: BenchEnv): Mosquitto {
 export function gatewayTarget(env: BenchEnv, gw: GatewayProcess): BrokerTarget {
   const app: AppLogin = { clientId: 'bench-subscriber', username: `app:${APP_KEY_NAME}`, password: env.appPassword };
   return { label: 'ways-edge', pid: () => gw.pid, broker: { port: gw.mqttPort, ca: env.certs.caPem }, app };
+}
+
+/** The reference broker: aedes with a password check and nothing else (bench/bare-aedes.ts). */
+export async function newBareAedes(env: BenchEnv, name = 'bare-aedes'): Promise<BareAedes> {
+  return new BareAedes({ name, port: await freePort(), tls: env.certs, users: env.mosqUsers });
+}
+
+export function bareAedesTarget(env: BenchEnv, a: BareAedes): BrokerTarget {
+  const app: AppLogin = { clientId: 'bench-subscriber', username: MOSQ_APP_USER, password: env.appPassword };
+  return { label: 'aedes', pid: () => a.pid, broker: { port: a.port, ca: env.certs.caPem }, app };
 }
 
 export function mosquittoTarget(env: BenchEnv, m: Mosquitto): BrokerTarget {

@@ -1,6 +1,7 @@
 /**
  * The results table: one row per figure, mosquitto and ways-edge side by side with the ratio
- * gateway/mosquitto and the target. Printed as a Markdown table (readable on a terminal too) and
+ * gateway/mosquitto and the target; where the run measured the bare aedes reference too, its figure
+ * and the ratio gateway/aedes (what the gateway adds to aedes). Printed as a Markdown table (readable on a terminal too) and
  * written into docs/BENCHMARKS.md after a full run.
  */
 export interface Row {
@@ -8,12 +9,14 @@ export interface Row {
   metric: string;
   mosquitto?: number;
   gateway?: number;
+  /** The bare aedes reference (bench/bare-aedes.ts), where measured. */
+  aedes?: number;
   unit: string;
   /** Text shown in the target column (e.g. "≤ 1.5× mosquitto", "< 3 ms"). */
   target?: string;
   /** Whether the gateway met the target; undefined = no target or not measured. */
   met?: boolean;
-  /** Show the ratio gateway/mosquitto (default: whenever both are there). */
+  /** Show the ratios gateway/mosquitto and gateway/aedes (default: whenever both are there). */
   ratio?: boolean;
 }
 
@@ -28,16 +31,24 @@ export class Report {
   section(markdown: string): void { this.sections.push(markdown); }
 
   markdown(): string {
-    const head = ['scenario', 'metric', 'mosquitto', 'ways-edge', 'gw / mosq', 'target', 'met'];
+    const withAedes = this.rows.some((r) => r.aedes !== undefined);
+    const head = ['scenario', 'metric', 'mosquitto', ...(withAedes ? ['bare aedes'] : []), 'ways-edge', 'gw / mosq', ...(withAedes ? ['gw / aedes'] : []), 'target', 'met'];
     const lines = [`| ${head.join(' | ')} |`, `|${head.map((_h, i) => (i < 2 ? ' --- ' : ' ---: ')).join('|')}|`];
     for (const r of this.rows) {
-      const ratio = r.ratio !== false && r.mosquitto !== undefined && r.gateway !== undefined && r.mosquitto !== 0 && Number.isFinite(r.mosquitto) && Number.isFinite(r.gateway)
-        ? `${(r.gateway / r.mosquitto).toFixed(2)}×` : '';
       const met = r.met === undefined ? '' : r.met ? 'yes' : '**no**';
-      lines.push(`| ${r.scenario} | ${r.metric} | ${fmtValue(r.mosquitto, r.unit)} | ${fmtValue(r.gateway, r.unit)} | ${ratio} | ${r.target ?? ''} | ${met} |`);
+      const cells = [r.scenario, r.metric, fmtValue(r.mosquitto, r.unit), ...(withAedes ? [fmtValue(r.aedes, r.unit)] : []), fmtValue(r.gateway, r.unit),
+        ratioText(r, r.mosquitto), ...(withAedes ? [ratioText(r, r.aedes)] : []), r.target ?? '', met];
+      lines.push(`| ${cells.join(' | ')} |`);
     }
     return lines.join('\n');
   }
+}
+
+/** The gateway's figure over a reference's, e.g. "2.41×"; empty when either is missing or the row has no ratio. */
+function ratioText(r: Row, reference: number | undefined): string {
+  if (r.ratio === false || reference === undefined || r.gateway === undefined || reference === 0) return '';
+  if (!Number.isFinite(reference) || !Number.isFinite(r.gateway)) return '';
+  return `${(r.gateway / reference).toFixed(2)}×`;
 }
 
 /** A number with a sensible precision and thousands separators; '—' when absent, 'n/a' when NaN. */

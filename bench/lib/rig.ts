@@ -11,7 +11,11 @@ import type { DeviceCredential } from './protocol.js';
 import type { LatencySummary } from './stats.js';
 import { split, Worker, WorkerPool } from './workers.js';
 
-export type Label = 'mosquitto' | 'ways-edge';
+/** The brokers of a run: mosquitto, the gateway, and bare aedes as the reference of what aedes and Node cost alone. */
+export type Label = 'mosquitto' | 'ways-edge' | 'aedes';
+
+/** Short process-name part per broker. */
+export const SHORT_LABEL: Record<Label, string> = { mosquitto: 'mosq', 'ways-edge': 'gw', aedes: 'aedes' };
 
 export interface AppLogin { clientId: string; username: string; password: string }
 
@@ -84,7 +88,7 @@ export class Rig {
   readonly sub: Worker;
 
   constructor(readonly target: BrokerTarget, pubProcs: number) {
-    const short = target.label === 'mosquitto' ? 'mosq' : 'gw';
+    const short = SHORT_LABEL[target.label];
     this.pubs = new WorkerPool(`gen-${short}`, pubProcs);
     this.sub = new Worker(`sub-${short}`);
   }

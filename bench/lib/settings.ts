@@ -39,6 +39,14 @@ export interface Settings {
   startupRuns: number;
   profileMs: number;
   only: ReadonlySet<Scenario>;
+  /** Also measure bare aedes (bench/bare-aedes.ts) as the reference of what aedes and Node cost alone. */
+  bareAedes: boolean;
+  /**
+   * Extra environment of every gateway the run starts (`--gateway-env NAME=VALUE`, repeatable), for
+   * experiments: a setting (WAYS_EDGE_CLOUD_URL= runs without the uplink and its outbox) or V8 flags
+   * (NODE_OPTIONS). Applied last, so it wins over the bench's own settings.
+   */
+  gatewayEnv: Record<string, string>;
   writeDocs: boolean;
 }
 
@@ -56,6 +64,14 @@ export function parseSettings(argv: readonly string[]): Settings {
     only.add(name as Scenario);
   }
   if (has('--no-profile')) only.delete('profile');
+  const gatewayEnv: Record<string, string> = {};
+  argv.forEach((arg, i) => {
+    if (arg !== '--gateway-env') return;
+    const assignment = argv[i + 1] ?? '';
+    const eq = assignment.indexOf('=');
+    if (eq <= 0) throw new Error(`--gateway-env takes NAME=VALUE, got "${assignment}"`);
+    gatewayEnv[assignment.slice(0, eq)] = assignment.slice(eq + 1);
+  });
   const reps = Number(value('--reps') ?? (quick ? 1 : 3));
   if (!Number.isInteger(reps) || reps < 1 || reps > 9) throw new Error('--reps must be 1..9');
   return {
@@ -84,8 +100,10 @@ export function parseSettings(argv: readonly string[]): Settings {
     startupRuns: quick ? 1 : 3,
     profileMs: quick ? 2_000 : 6_000,
     only,
-    // A full run records its table in docs/BENCHMARKS.md; a quick or partial one only when asked.
-    writeDocs: has('--write-docs') || (!quick && !onlyArg && !has('--reps') && !has('--no-docs')),
+    bareAedes: !has('--no-aedes'),
+    gatewayEnv,
+    // A full run records its table in docs/BENCHMARKS.md; a quick, partial or experimental one only when asked.
+    writeDocs: has('--write-docs') || (!quick && !onlyArg && !has('--reps') && !has('--no-docs') && Object.keys(gatewayEnv).length === 0),
   };
 }
 
@@ -94,6 +112,9 @@ export const USAGE = `npm run bench [-- options]
   --only a,b         only these scenarios: ${SCENARIOS.join(', ')}
   --reps N           repetitions of each alternated measurement (default 3, quick 1)
   --no-profile       skip the --cpu-prof pass of the gateway
+  --no-aedes         skip the bare aedes reference broker (aedes + password check, nothing else)
+  --gateway-env N=V  extra environment for every gateway started (repeatable; an experiment:
+                     e.g. WAYS_EDGE_CLOUD_URL= for no uplink, NODE_OPTIONS=--max-semi-space-size=64)
   --keep-profile DIR keep the gateway's .cpuprofile in DIR (Chrome DevTools, speedscope)
   --no-docs          do not write docs/BENCHMARKS.md after a full run
   --write-docs       write docs/BENCHMARKS.md even after a quick or partial run

@@ -1,17 +1,20 @@
 /**
- * Scenario 3: idle TLS devices. For each broker (freshly started, mosquitto first): connect devices
- * in cumulative steps (e.g. 1,000 then 5,000 in all), 100 CONNECTs in flight over four generator
- * processes; per step the connect rate and (RSS after the connections settled − RSS before any) / N.
- * Both verify every login against a stored hash: the gateway's is salted SHA-256 (src/auth/secrets.ts),
- * mosquitto's PBKDF2-SHA512 (`mosquitto_passwd -U`); the rate is mostly TLS handshakes.
+ * Scenario 3: idle TLS devices. For each broker (freshly started, one at a time: mosquitto, the
+ * gateway, then the bare aedes reference): connect devices in cumulative steps (e.g. 1,000 then
+ * 5,000 in all), 100 CONNECTs in flight over four generator processes; per step the connect rate and
+ * (RSS after the connections settled − RSS before any) / N. mosquitto and the gateway verify every
+ * login against a stored hash: the gateway's is salted SHA-256 (src/auth/secrets.ts), mosquitto's
+ * PBKDF2-SHA512 (`mosquitto_passwd -U`); bare aedes compares the password itself. The rate is
+ * mostly TLS handshakes.
  */
 import { sleep, type Ctx } from '../lib/context.js';
-import { devices, gatewayTarget, mosquittoTarget, newGateway, newMosquitto, type BenchEnv } from '../lib/env.js';
+import { bareAedesTarget, devices, gatewayTarget, mosquittoTarget, newBareAedes, newGateway, newMosquitto, type BenchEnv } from '../lib/env.js';
+import type { BareAedes } from '../lib/bare-aedes.js';
 import type { GatewayProcess } from '../lib/gateway.js';
 import type { Mosquitto } from '../lib/mosquitto.js';
 import { cpuSeconds, cpuSecondsOf, rssKb } from '../lib/proc.js';
 import { fmtNumber } from '../lib/report.js';
-import type { BrokerTarget, Label } from '../lib/rig.js';
+import { SHORT_LABEL, type BrokerTarget, type Label } from '../lib/rig.js';
 import { split, WorkerPool } from '../lib/workers.js';
 
 const SC = '3. idle TLS devices';
@@ -21,7 +24,7 @@ const IN_FLIGHT = 100;
 interface Step { n: number; connected: number; rate: number; perConnKb: number; rssKb: number; cpuMsPerConn: number; failed: number; skipped: number }
 
 async function measureTarget(ctx: Ctx, env: BenchEnv, target: BrokerTarget): Promise<Step[]> {
-  const pool = new WorkerPool(`idle-${target.label === 'mosquitto' ? 'mosq' : 'gw'}`, PROCS);
+  const pool = new WorkerPool(`idle-${SHORT_LABEL[target.label]}`, PROCS);
   const steps: Step[] = [];
   try {
     await pool.ready();
@@ -71,6 +74,7 @@ export async function connections(ctx: Ctx, env: BenchEnv): Promise<void> {
   const by = new Map<Label, Step[]>();
   let mosq: Mosquitto | undefined;
   let gw: GatewayProcess | undefined;
+  let bare: BareAedes | undefined;
   try {
     mosq = await newMosquitto(env, 'mosquitto-conn');
     await mosq.start();
@@ -80,36 +84,50 @@ export async function connections(ctx: Ctx, env: BenchEnv): Promise<void> {
     gw = newGateway(env, { name: 'ways-edge-conn', uplink: false });
     await gw.start();
     if (gw.mqttPort > 0) by.set('ways-edge', await measureTarget(ctx, env, gatewayTarget(env, gw)));
+    await gw.stop();
+    gw = undefined;
+    if (ctx.settings.bareAedes) {
+      bare = await newBareAedes(env, 'bare-aedes-conn');
+      await bare.start();
+      by.set('aedes', await measureTarget(ctx, env, bareAedesTarget(env, bare)));
+    }
   } finally {
+    await bare?.stop();
     await gw?.stop();
     await mosq?.stop();
   }
   for (const [i, n] of ctx.settings.connectionSteps.entries()) {
     const m = by.get('mosquitto')?.[i];
     const g = by.get('ways-edge')?.[i];
+    /** One figure of this step from every broker measured, as a row's columns. */
+    const of = (pick: (step: Step, label: Label) => number | undefined): { mosquitto?: number; gateway?: number; aedes?: number } => {
+      const value = (label: Label): number | undefined => { const step = by.get(label)?.[i]; return step ? pick(step, label) : undefined; };
+      const [mv, gv, av] = [value('mosquitto'), value('ways-edge'), value('aedes')];
+      return { ...(mv !== undefined ? { mosquitto: mv } : {}), ...(gv !== undefined ? { gateway: gv } : {}), ...(av !== undefined ? { aedes: av } : {}) };
+    };
     const label = n.toLocaleString('en-US');
-    ctx.report.add({ scenario: SC, metric: `${label}: connect rate`, unit: 'conn/s', ...(m ? { mosquitto: m.rate } : {}), ...(g ? { gateway: g.rate } : {}) });
-    ctx.report.add({ scenario: SC, metric: `${label}: broker CPU per connect (TLS + auth)`, unit: 'ms', ...(m ? { mosquitto: m.cpuMsPerConn } : {}), ...(g ? { gateway: g.cpuMsPerConn } : {}) });
+    ctx.report.add({ scenario: SC, metric: `${label}: connect rate`, unit: 'conn/s', ...of((st) => st.rate) });
+    ctx.report.add({ scenario: SC, metric: `${label}: broker CPU per connect (TLS + auth)`, unit: 'ms', ...of((st) => st.cpuMsPerConn) });
     ctx.report.add({
       scenario: SC, metric: `${label}: RSS per connection (ΔRSS / N)`, unit: 'KB', target: '< 32 KB',
-      ...(m ? { mosquitto: m.perConnKb } : {}), ...(g ? { gateway: g.perConnKb, met: g.perConnKb < 32 } : {}),
+      ...of((st) => st.perConnKb), ...(g ? { met: g.perConnKb < 32 } : {}),
     });
     const prevN = ctx.settings.connectionSteps[i - 1];
     if (prevN !== undefined) {
-      const mPrev = by.get('mosquitto')?.[i - 1];
-      const gPrev = by.get('ways-edge')?.[i - 1];
-      const marginal = (cur: Step | undefined, prev: Step | undefined): number | undefined => (cur && prev && cur.connected > prev.connected ? (cur.rssKb - prev.rssKb) / (cur.connected - prev.connected) : undefined);
-      const mm = marginal(m, mPrev);
-      const gm = marginal(g, gPrev);
+      const marginal = (cur: Step, label: Label): number | undefined => {
+        const prev = by.get(label)?.[i - 1];
+        return prev && cur.connected > prev.connected ? (cur.rssKb - prev.rssKb) / (cur.connected - prev.connected) : undefined;
+      };
+      const row = of(marginal);
       ctx.report.add({
         scenario: SC, metric: `${prevN.toLocaleString('en-US')} → ${label}: RSS per added connection (marginal)`, unit: 'KB', target: '< 32 KB',
-        ...(mm !== undefined ? { mosquitto: mm } : {}), ...(gm !== undefined ? { gateway: gm, met: gm < 32 } : {}),
+        ...row, ...(row.gateway !== undefined ? { met: row.gateway < 32 } : {}),
       });
     }
     if (n === 1000 || (i === 0 && !ctx.settings.connectionSteps.includes(1000))) {
-      ctx.report.add({ scenario: '6. footprint', metric: `RSS with ${label} devices connected`, unit: 'MB', ...(m ? { mosquitto: m.rssKb / 1024 } : {}), ...(g ? { gateway: g.rssKb / 1024 } : {}) });
+      ctx.report.add({ scenario: '6. footprint', metric: `RSS with ${label} devices connected`, unit: 'MB', ...of((st) => st.rssKb / 1024) });
     }
-    const failed = (m?.failed ?? 0) + (g?.failed ?? 0);
+    const failed = (m?.failed ?? 0) + (g?.failed ?? 0) + (by.get('aedes')?.[i]?.failed ?? 0);
     if (failed > 0) ctx.report.note(`Connections ${label}: ${failed} devices could not connect (see the log above).`);
   }
   ctx.report.note('The connections rows run without the uplink (WAYS_EDGE_CLOUD_URL empty), on freshly started brokers.');

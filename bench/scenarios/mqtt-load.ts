@@ -4,6 +4,7 @@
  *   - throughput at QoS 0 and QoS 1, full speed;
  *   - publish→deliver latency at QoS 1 paced at 5,000 msg/s in total;
  *   - for the gateway at QoS 1: messages/s that reach the cloud broker through the uplink.
+ * Bare aedes, when the run has it, takes its turn in the rotation like the other two.
  */
 import type { Ctx } from '../lib/context.js';
 import type { Rig, WindowOptions, WindowResult } from '../lib/rig.js';
@@ -66,8 +67,9 @@ export async function mqttLoad(ctx: Ctx, rigs: readonly Rig[], cloud: CloudProbe
   for (let rep = 0; rep < s.reps; rep++) {
     for (const { kind, enabled, opts } of kinds) {
       if (!enabled) continue;
-      // Alternate which broker goes first, so a drift of the machine does not favour one.
-      const order = (rep + kinds.findIndex((k) => k.kind === kind)) % 2 === 0 ? rigs : [...rigs].reverse();
+      // Rotate which broker goes first, so a drift of the machine does not favour one.
+      const shift = (rep + kinds.findIndex((k) => k.kind === kind)) % rigs.length;
+      const order = [...rigs.slice(shift), ...rigs.slice(0, shift)];
       for (const rig of order) {
         const label = rig.target.label;
         const withCloud = label === 'ways-edge' && cloud && opts.qos === 1 ? { cloud } : {};
@@ -92,10 +94,12 @@ export async function mqttLoad(ctx: Ctx, rigs: readonly Rig[], cloud: CloudProbe
 function rows(ctx: Ctx, res: Results): void {
   const { report } = ctx;
   const s = ctx.settings;
-  const both = (kind: string, pick: (r: WindowResult) => number | undefined): { mosquitto?: number; gateway?: number } => {
+  /** The medians of every broker measured, as a row's columns. */
+  const both = (kind: string, pick: (r: WindowResult) => number | undefined): { mosquitto?: number; gateway?: number; aedes?: number } => {
     const m = med(res, key('mosquitto', kind), pick);
     const g = med(res, key('ways-edge', kind), pick);
-    return { ...(m !== undefined ? { mosquitto: m } : {}), ...(g !== undefined ? { gateway: g } : {}) };
+    const a = med(res, key('aedes', kind), pick);
+    return { ...(m !== undefined ? { mosquitto: m } : {}), ...(g !== undefined ? { gateway: g } : {}), ...(a !== undefined ? { aedes: a } : {}) };
   };
   for (const [kind, title] of [['qos0', 'QoS 0'], ['qos1', 'QoS 1']] as const) {
     if (!res.has(key('mosquitto', kind)) && !res.has(key('ways-edge', kind))) continue;
@@ -127,6 +131,7 @@ function rows(ctx: Ctx, res: Results): void {
     const sc = `2b. latency QoS 0, ${fmtNumber(s.latencyRate)} msg/s paced (no durable write before delivery)`;
     report.add({ scenario: sc, metric: 'publish→deliver p50', unit: 'ms', ...both('latency0', (r) => r.latency?.p50) });
     report.add({ scenario: sc, metric: 'publish→deliver p99', unit: 'ms', ...both('latency0', (r) => r.latency?.p99) });
+    report.add({ scenario: sc, metric: 'broker CPU per delivered msg', unit: 'µs', ...both('latency0', (r) => r.cpuUsPerMsg) });
   }
 }
 

@@ -5,6 +5,8 @@ import { moduleOf, selfTimes, sliceProfile, type CpuProfile } from '../../bench/
 import { payloadTemplate, readDigits, sentAtUs, stamp, writeDigits } from '../../bench/lib/payload.js';
 import { PublishTemplate, varintLength, writeVarint } from '../../bench/lib/lean-mqtt.js';
 import mqttPacket from 'mqtt-packet';
+import { Report } from '../../bench/lib/report.js';
+import { parseSettings } from '../../bench/lib/settings.js';
 
 t.test('percentiles use the nearest rank', async (t) => {
   const xs = Array.from({ length: 100 }, (_, i) => 100 - i); // 100..1, unsorted
@@ -130,4 +132,34 @@ t.test('CPU profile: self time per function and module, cut to a window', async 
   t.equal(sliceProfile(profile, 5_000, 6_000), undefined);
   t.equal(moduleOf('node:internal/stream_base_commons'), 'node:internal');
   t.equal(moduleOf('file:///a/node_modules/@koa/router/lib/router.js'), '@koa/router');
+});
+
+t.test('the results table: the bare aedes columns appear only when a row has aedes, with the ratio gateway/aedes', async (t) => {
+  const two = new Report();
+  two.add({ scenario: 's', metric: 'cpu', unit: 'µs', mosquitto: 10, gateway: 25 });
+  const plain = two.markdown().split('\n');
+  t.equal(plain[0], '| scenario | metric | mosquitto | ways-edge | gw / mosq | target | met |');
+  t.equal(plain[2], '| s | cpu | 10.0 µs | 25.0 µs | 2.50× |  |  |');
+
+  const three = new Report();
+  three.add({ scenario: 's', metric: 'cpu', unit: 'µs', mosquitto: 10, gateway: 25, aedes: 12.5, target: '≤ 1.5× mosquitto', met: false });
+  three.add({ scenario: 's', metric: 'cpu %', unit: '% core', mosquitto: 80, gateway: 100, aedes: 90, ratio: false });
+  three.add({ scenario: 's', metric: 'rate', unit: 'conn/s', mosquitto: 700, gateway: 500 });
+  const lines = three.markdown().split('\n');
+  t.equal(lines[0], '| scenario | metric | mosquitto | bare aedes | ways-edge | gw / mosq | gw / aedes | target | met |');
+  t.equal(lines[2], '| s | cpu | 10.0 µs | 12.5 µs | 25.0 µs | 2.50× | 2.00× | ≤ 1.5× mosquitto | **no** |');
+  t.equal(lines[3], '| s | cpu % | 80.0 % core | 90.0 % core | 100 % core |  |  |  |  |', 'no ratios where the row has none');
+  t.equal(lines[4], '| s | rate | 700 conn/s | — | 500 conn/s | 0.71× |  |  |  |', 'a row without aedes has no gw/aedes ratio');
+});
+
+t.test('bench options: --gateway-env is repeatable and keeps a full run off docs/BENCHMARKS.md', async (t) => {
+  const plain = parseSettings([]);
+  t.same(plain.gatewayEnv, {});
+  t.equal(plain.bareAedes, true);
+  t.equal(plain.writeDocs, true, 'a full run writes the document');
+  const experiment = parseSettings(['--gateway-env', 'WAYS_EDGE_CLOUD_URL=', '--gateway-env', 'NODE_OPTIONS=--max-semi-space-size=64', '--no-aedes']);
+  t.same(experiment.gatewayEnv, { WAYS_EDGE_CLOUD_URL: '', NODE_OPTIONS: '--max-semi-space-size=64' });
+  t.equal(experiment.bareAedes, false);
+  t.equal(experiment.writeDocs, false, 'an experiment does not replace the recorded table');
+  t.throws(() => parseSettings(['--gateway-env', 'NOEQUALS']), /NAME=VALUE/);
 });
