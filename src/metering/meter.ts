@@ -18,6 +18,8 @@ export class Meter implements Service, CommitContributor {
   /** Rows of the current month, keyed like the store (`day!device`). */
   private readonly rows = new Map<string, UsageCounters>();
   private readonly pending = new PendingKeys();
+  /** Rows of a past month in the batch being written: they leave memory once it is synced. */
+  private leaving: string[] = [];
   private month = '';
   private readonly monthTotal = emptyUsage();
 
@@ -68,9 +70,13 @@ export class Meter implements Service, CommitContributor {
     this.pending.mark(key);
   }
 
-  /** Month turned while running: rows of the old month stay on disk; totals start from zero. */
+  /**
+   * Month turned while running: rows of the old month stay on disk; totals start from zero. A row
+   * that has not reached disk yet (changed, or in a batch still being written) stays in memory until
+   * a batch holding it is synced, so a failed batch at the turn of the month loses no counts.
+   */
   private rollMonth(month: string): void {
-    for (const key of this.rows.keys()) if (!this.pending.has(key)) this.rows.delete(key);
+    for (const key of this.rows.keys()) if (!this.pending.holds(key)) this.rows.delete(key);
     this.month = month;
     Object.assign(this.monthTotal, emptyUsage());
   }
@@ -82,12 +88,19 @@ export class Meter implements Service, CommitContributor {
       const row = this.rows.get(key);
       if (row) ops.push({ type: 'put', sublevel: this.db, key, value: { ...row } } as unknown as BatchOp);
     }
-    // Rows of a past month were kept only until written.
-    for (const key of keys) if (!key.startsWith(this.month)) this.rows.delete(key);
+    this.leaving = keys.filter((key) => !key.startsWith(this.month));
     return ops;
   }
 
+  committed(): void {
+    this.pending.landed();
+    // Rows of a past month were kept only until written.
+    for (const key of this.leaving) if (!this.pending.has(key)) this.rows.delete(key);
+    this.leaving = [];
+  }
+
   commitFailed(): void {
+    this.leaving = [];
     this.pending.restore((key) => this.rows.has(key));
   }
 
@@ -118,7 +131,8 @@ export class Meter implements Service, CommitContributor {
   deviceMonth(deviceId: string): UsageCounters {
     const total = emptyUsage();
     const suffix = `!${deviceId}`;
-    for (const [key, row] of this.rows) if (key.endsWith(suffix)) addUsage(total, row);
+    // Rows of the month before may still be in memory until their last batch is synced.
+    for (const [key, row] of this.rows) if (key.endsWith(suffix) && key.startsWith(this.month)) addUsage(total, row);
     return total;
   }
 

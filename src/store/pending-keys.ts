@@ -10,12 +10,18 @@ export class PendingKeys {
 
   has(key: string): boolean { return this.dirty.has(key); }
 
+  /** Whether the key still has to reach disk: changed since the last take(), or in the batch being written. */
+  holds(key: string): boolean { return this.dirty.has(key) || this.inFlight.includes(key); }
+
   /** The keys for the next batch; they are in flight until the next take() or restore(). */
   take(): readonly string[] {
     this.inFlight = [...this.dirty];
     this.dirty.clear();
     return this.inFlight;
   }
+
+  /** The batch holding the keys of the last take() is synced: they are no longer in flight. */
+  landed(): void { this.inFlight = []; }
 
   /** The batch failed: its keys (those `keep` accepts) are pending again. */
   restore(keep: (key: string) => boolean = () => true): void {
