@@ -5,6 +5,7 @@ import { parseDocument } from 'yaml';
 import cron from 'node-cron';
 import { configSchema, type GatewayConfig } from './schema.js';
 import { applyOverrides, envOverrides } from './env.js';
+import { cloudUrlProblem } from './cloud-url.js';
 import { GatewayError, type FieldProblem } from '../errors.js';
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: true, strict: false, verbose: true });
@@ -48,6 +49,8 @@ export function loadConfig(opts: LoadOptions = {}): GatewayConfig {
     }
     if (candidate.gateway.timezone && !isTimeZone(candidate.gateway.timezone)) problems.push({ field: 'gateway.timezone', reason: 'must be an IANA time zone such as Europe/Oslo' });
     if ((candidate.tls.cert_file === '') !== (candidate.tls.key_file === '')) problems.push({ field: 'tls.key_file', reason: 'cert_file and key_file must be given together' });
+    const urlProblem = cloudUrlProblem(candidate.cloud.url);
+    if (urlProblem) problems.push({ field: 'cloud.url', reason: urlProblem });
     if (candidate.cloud.reconnect_max_ms < candidate.cloud.reconnect_min_ms) problems.push({ field: 'cloud.reconnect_max_ms', reason: 'must be >= cloud.reconnect_min_ms' });
   }
   if (problems.length > 0) {

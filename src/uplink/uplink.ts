@@ -7,7 +7,7 @@ import type { Logger } from '../log.js';
 import { VERSION } from '../version.js';
 import { Backoff } from './backoff.js';
 import { Batcher } from './batcher.js';
-import { Bridge, cloudUrlProblem, redactUrl, type Link } from './bridge.js';
+import { Bridge, redactUrl, type Link } from './bridge.js';
 import { Downlink, type DeviceDelivery } from './downlink.js';
 import type { Outbox } from './outbox.js';
 
@@ -68,8 +68,6 @@ export class Uplink implements Service {
     const { config, log, outbox } = this.deps;
     const cloud = config.cloud;
     this.stopped = false;
-    const problem = cloudUrlProblem(cloud.url);
-    if (problem) throw new GatewayError('config_invalid', `cloud.url: ${problem}`, { details: [{ field: 'cloud.url', reason: problem }] });
     let caPem: string | undefined;
     if (cloud.ca) {
       try {

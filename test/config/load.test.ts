@@ -70,6 +70,16 @@ t.test('environment overrides win over the file and are validated by path', asyn
   t.ok(Object.isFrozen(cfg) && Object.isFrozen(cfg.api), 'the config is frozen');
 });
 
+t.test('a cloud.url the uplink could not use is refused when the config is loaded, not when the uplink starts', async (t) => {
+  const cwd = tempDir();
+  t.teardown(() => removeDir(cwd));
+  t.same(problemsOf(() => loadConfig({ env: { WAYS_EDGE_CLOUD_URL: 'mqtt.example.com:8883' }, cwd })), ['cloud.url: unsupported scheme mqtt.example.com: (use one of mqtt: mqtts: tcp: tls: ssl: ws: wss:)']);
+  t.same(problemsOf(() => loadConfig({ env: { WAYS_EDGE_CLOUD_URL: 'https://cloud.example.com' }, cwd })), ['cloud.url: unsupported scheme https: (use one of mqtt: mqtts: tcp: tls: ssl: ws: wss:)']);
+  t.same(problemsOf(() => loadConfig({ env: { WAYS_EDGE_CLOUD_URL: 'not a url' }, cwd })), ['cloud.url: must be a URL such as mqtts://mqtt.example.com:8883']);
+  t.equal(loadConfig({ env: { WAYS_EDGE_CLOUD_URL: 'mqtts://mqtt.example.com:8883' }, cwd }).cloud.url, 'mqtts://mqtt.example.com:8883');
+  t.equal(loadConfig({ env: { WAYS_EDGE_CLOUD_URL: '' }, cwd }).cloud.url, '', 'empty: no uplink');
+});
+
 t.test('WAYS_EDGE_CONFIG names the file; a missing one is an error', async (t) => {
   const problems = problemsOf(() => loadConfig({ env: { WAYS_EDGE_CONFIG: '/nonexistent/gateway.yaml' } }));
   t.match(problems[0], /file not found/);
