@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'quota_exceeded'
   | 'unsupported_media_type'
   | 'not_ready'
+  | 'busy'
   | 'store_locked'
   | 'store_corrupt'
   | 'config_invalid'

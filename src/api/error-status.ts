@@ -14,6 +14,8 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   unsupported_media_type: 415,
   rate_limited: 429,
   not_ready: 503,
+  /** A bounded resource is in use (e.g. every event-stream slot): retry later, see Retry-After. */
+  busy: 503,
   disk_full: 507,
   store_locked: 500,
   store_corrupt: 500,

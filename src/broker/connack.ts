@@ -29,6 +29,7 @@ export const CONNACK_CODE: Record<ErrorCode, ConnackCode> = {
   // Try again later: the gateway is busy, starting, stopping or unwell.
   rate_limited: CONNACK.serverUnavailable,
   not_ready: CONNACK.serverUnavailable,
+  busy: CONNACK.serverUnavailable,
   disk_full: CONNACK.serverUnavailable,
   store_locked: CONNACK.serverUnavailable,
   store_corrupt: CONNACK.serverUnavailable,

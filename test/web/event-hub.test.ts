@@ -87,5 +87,5 @@ t.test('a full hub refuses with a 503-class error', async (t) => {
   await h.start();
   h.open();
   h.open();
-  t.throws(() => h.open(), { code: 'not_ready' });
+  t.throws(() => h.open(), { code: 'busy' });
 });

@@ -124,7 +124,7 @@ export class EventHub implements Service {
    */
   open(deviceId?: string): PassThrough {
     if (this.subscribers.size >= this.limits.maxStreams) {
-      throw new GatewayError('not_ready', `too many event streams are open (${this.limits.maxStreams}); close a dashboard or retry later`, { retryAfter: Math.ceil(this.limits.retryMs / 1000) });
+      throw new GatewayError('busy', `too many event streams are open (${this.limits.maxStreams}); close a dashboard or retry later`, { retryAfter: Math.ceil(this.limits.retryMs / 1000) });
     }
     const stream = new PassThrough();
     const sub: Subscriber = { stream, deviceId };
