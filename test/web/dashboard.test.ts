@@ -13,10 +13,11 @@ import { connectDevice, createKey, tlsOptions } from '../broker/mqtt-helpers.js'
  * The dashboard end to end in a real browser (Debian's chromium, driven by playwright-core) against a
  * real gateway: sign in, register a device through the page, connect it with a real MQTT client and
  * watch it go online and its rate move without a reload, send it a command, disable it, sign out.
- * Also writes the screenshots in docs/screenshots/.
+ * Also takes the screenshots of docs/DASHBOARD.md: into docs/screenshots/ when WAYS_EDGE_SCREENSHOTS=1
+ * (so that a test run does not rewrite tracked files), else into a temporary directory.
  */
 const CHROMIUM = process.env.WAYS_EDGE_CHROMIUM ?? '/usr/bin/chromium';
-const SCREENSHOTS = path.resolve(import.meta.dirname, '../../../docs/screenshots');
+const DOC_SCREENSHOTS = path.resolve(import.meta.dirname, '../../../docs/screenshots');
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 
@@ -65,11 +66,12 @@ async function signIn(page: Page, baseUrl: string, key: string): Promise<void> {
   await page.locator('#live-status.live').waitFor({ timeout: 15_000 });
 }
 
-async function shoot(page: Page, name: string, size: { width: number; height: number }): Promise<void> {
+async function shoot(page: Page, dir: string, name: string, size: { width: number; height: number }): Promise<void> {
   await page.setViewportSize(size);
-  // Charts follow their container through a ResizeObserver: give them a frame or two.
-  await page.waitForTimeout(400);
-  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  // Charts follow their container through a ResizeObserver, whose callbacks run before the next frame
+  // is painted: after two frames they have redrawn at the new size.
+  await page.evaluate(() => new Promise<void>((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve()))));
+  await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: true });
 }
 
 t.test('the dashboard in a browser: sign in, register, live state and rate, command, disable, sign out', { timeout: 170_000 }, async (t) => {
@@ -77,7 +79,9 @@ t.test('the dashboard in a browser: sign in, register, live state and rate, comm
     t.fail(`no browser at ${CHROMIUM}: apt-get install -y chromium (or set WAYS_EDGE_CHROMIUM)`);
     return;
   }
-  mkdirSync(SCREENSHOTS, { recursive: true });
+  const screenshots = process.env.WAYS_EDGE_SCREENSHOTS === '1' ? DOC_SCREENSHOTS : tempDir('ways-edge-screenshots-');
+  if (screenshots !== DOC_SCREENSHOTS) t.teardown(() => removeDir(screenshots));
+  mkdirSync(screenshots, { recursive: true });
   // A fixed MQTT port (found free just before), so that GET /credentials, and so the page's snippets, name the real one.
   const { gw, api } = await withGateway(t, { env: { WAYS_EDGE_MQTT_PORT: String(await freePort()) } });
   const target = { port: gw.gateway.mqttPort, caPem: gw.caPem };
@@ -143,16 +147,19 @@ t.test('the dashboard in a browser: sign in, register, live state and rate, comm
   t.pass('its message rate moves');
   t.equal(await page.evaluate('window.noReload'), true, 'without a reload');
 
-  await page.waitForTimeout(8_000); // a few ticks on the rate chart, and the counters' refresh
-  await shoot(page, 'device-desktop', DESKTOP);
-  await shoot(page, 'device-phone', PHONE);
+  // For the documentation's pictures only: a few ticks on the rate chart and the counters' refresh.
+  if (screenshots === DOC_SCREENSHOTS) await page.waitForTimeout(8_000);
+  await shoot(page, screenshots, 'device-desktop', DESKTOP);
+  await shoot(page, screenshots, 'device-phone', PHONE);
   await page.setViewportSize(DESKTOP);
   await page.getByRole('link', { name: 'Overview' }).click();
-  await page.locator('#devices-card').waitFor();
-  await page.waitForTimeout(2_500);
+  await page.locator('#devices-card').filter({ hasText: /3\s*online/ }).waitFor({ timeout: 15_000 });
   t.match(await page.locator('#devices-card').textContent(), /3\s*online/, 'the overview counts the online devices');
-  await shoot(page, 'overview-desktop', DESKTOP);
-  await shoot(page, 'overview-phone', PHONE);
+  await shoot(page, screenshots, 'overview-desktop', DESKTOP);
+  await shoot(page, screenshots, 'overview-phone', PHONE);
+  for (const name of ['device-desktop', 'device-phone', 'overview-desktop', 'overview-phone']) {
+    t.same(readFileSync(path.join(screenshots, `${name}.png`)).subarray(0, 8), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), `${name}.png is a PNG`);
+  }
   await page.setViewportSize(DESKTOP);
 
   // A command sent through the page reaches the device.
