@@ -42,7 +42,7 @@ export function versions(mosquitto: string): Versions {
 const METHOD = `## How it measures
 
 \`npm run bench\` (about 8 minutes; \`npm run bench -- --quick\` about 1.5, \`--help\` for options: \`--only\`,
-\`--reps\`, \`--no-profile\`, \`--keep-profile DIR\`, \`--no-docs\`) builds the project and then, on one machine,
+\`--reps\`, \`--no-profile\`, \`--keep-profile DIR\`, \`--no-aedes\`, \`--gateway-env NAME=VALUE\`, \`--no-docs\`) builds the project and then, on one machine,
 over loopback, with every process it starts stopped by PID at the end:
 
 - **Same work for both brokers.** One ECDSA P-256 CA and server certificate (made with the gateway's
@@ -68,6 +68,15 @@ over loopback, with every process it starts stopped by PID at the end:
   per-key limit of 1000/min would cap scenario 5), quota limits raised (a run must not use up the
   monthly message quota), and a cloud reconnect backoff of 200–500 ms (so the drain test does not
   wait for the default backoff). The flood, connection and start-up rows run without the uplink.
+- **Bare aedes, the reference.** A third broker, \`bench/bare-aedes.ts\`: aedes ${pkgVersion('aedes')} as it comes (default
+  options, in-memory persistence) on a TLS listener with the same certificate, comparing each
+  CONNECT's password with the device's, and nothing else — no ACL, metering, durable write, uplink or
+  write coalescing; the same process environment as the gateway. It takes its turn in the
+  throughput, latency, idle and connection measurements, so the "bare aedes" column is what aedes on
+  Node costs by itself and "gw / aedes" what the gateway adds to it. \`--no-aedes\` leaves it out.
+- **Experiments.** \`--gateway-env NAME=VALUE\` (repeatable) adds to every gateway's environment, e.g.
+  \`WAYS_EDGE_CLOUD_URL=\` (no uplink, so no outbox either) or \`NODE_OPTIONS=--max-semi-space-size=64\`;
+  such a run says so in its notes and does not replace this document.
 - **Load generator.** Separate Node processes (\`child_process.fork\` of \`bench/worker.ts\`): two
   hold the 50 publishing devices and one the subscriber, per broker; four hold the idle devices; two
   drive the REST API. They speak MQTT 3.1.1 through a lean client (\`bench/lib/lean-mqtt.ts\`:
@@ -81,8 +90,8 @@ over loopback, with every process it starts stopped by PID at the end:
   past \`max_queued_messages\`) and the gateway queues in memory what it acknowledged but has not
   delivered yet, so a window would measure the overload instead of the rate the broker sustains.
   The flood rows are open loop on purpose.
-- **Alternating, medians.** Each measurement runs on mosquitto and on the gateway one after the
-  other, in alternating order, 3 times (1 with \`--quick\`); the table shows medians. A window starts
+- **Alternating, medians.** Each measurement runs on every broker one after the other, the order
+  rotating from one repetition to the next, 3 times (1 with \`--quick\`); the table shows medians. A window starts
   after a 1 s warm-up and ends before the publishers stop; after it the bench waits until deliveries
   settle.
 - **CPU per delivered message** (the stable figure): utime+stime of the broker process from
@@ -123,27 +132,41 @@ footprint".`;
 /** Why the targets that are missed are missed: structural, so it holds from one run to the next. */
 const STANDING = `## Where the missed targets stand
 
-- **CPU per message.** What the gateway does per message and mosquitto does not: a synced LevelDB
-  write before every QoS 1 PUBACK (the durable outbox and the usage counters, one group commit per
-  fsync's worth of messages), metering per message in and out, and the uplink — each message read
-  back (from memory while recent), checked as JSON, written into a batch, gzipped and published to the
-  cloud, then deleted. The rest is aedes and mqtt-packet (parser, \`debug\` calls, per-delivery
-  setImmediate) and V8's garbage collector. The profile sections below show the current split;
-  fixes kept because this bench showed them (2026-11-26): one socket write per connection per event-loop
-  turn (src/broker/write-coalescing.ts), outbox counters once per device per commit, QoS 0 joining the
-  next commit within 25 ms instead of forcing one (src/store/group-commit.ts), batches written into one
-  buffer with a non-allocating JSON check (src/uplink/batch-format.ts, json-check.ts), recent entries
-  from memory and removals as one key range (src/uplink/recent-entries.ts, outbox.ts).
-- **QoS 1 latency at 5,000 msg/s.** Paced, messages arrive one by one: each costs its own commit, PUBACK
-  write, delivery write and TLS records, about 4× the CPU of a message at full speed, which keeps the
-  gateway's core busy enough that queueing sets the tail (the disk floor rows show the fsync itself is
-  not it on this machine). aedes routes a message only after its PUBACK, which waits for the sync, so
-  delivery cannot overtake durability without changing aedes.
-- **Idle RSS and RSS per connection.** A bare Node 20 process is about 40 MB (≈ 50 MB of the gateway's
-  idle RSS is file-backed: the node binary, its libraries, ICU data); a bare Node TLS server holds
-  about 33 KB per idle connection before any MQTT state. Both targets are below what Node itself
-  costs; mosquitto's figures are a C program's. \`MALLOC_MMAP_THRESHOLD_\` (systemd unit) is kept; smaller
-  V8 semi-spaces saved 9–20 MB but cost 20–30% more CPU per message, so they are not used.`;
+The "bare aedes" column is the floor under every figure: what aedes on Node costs before the gateway
+does anything. Measured decomposition (2026-11-26, this machine; commands in brackets):
+
+- **CPU per message.** Bare aedes is at 0.9–1.35× mosquitto. The gateway *without its uplink*
+  (\`npm run bench -- --only throughput --reps 3 --gateway-env WAYS_EDGE_CLOUD_URL=\`: no outbox and no
+  uplink; TLS, auth, ACL, rate checks, metering and the synced usage counters on) measured 10.9 µs at
+  QoS 0 = 1.28× mosquitto (within the target) and 30.4 µs at QoS 1 = 1.62× (a synced group commit per
+  fsync's worth of messages, carrying the counters of every device in it, before each PUBACK). The
+  durable outbox and the uplink add the rest, about 15–25 µs per message: every message is encoded
+  into an outbox entry, put into LevelDB in the group commit (one operation each: the per-operation
+  work of abstract-level, classic-level and LevelDB's memtable and compactions), held in memory until
+  the cloud acknowledges it, encoded into a JSON batch, gzipped, published, and deleted again as a
+  key range. Experiments, not kept: writing each commit's entries as one LevelDB value (a segment)
+  instead of one per message took 3–5 µs/msg off (about 15%) — it changes the outbox's on-disk
+  format, so it is the next step rather than a tweak; mqtt-packet's \`debug()\` calls are 3% of the main
+  thread and a tenth of the bytes allocated under load, but silencing them means replacing a module
+  of a dependency at run time. Fixes kept because this bench showed them (2026-11-26): one socket
+  write per connection per event-loop turn (src/broker/write-coalescing.ts), outbox counters once
+  per device per commit, QoS 0 joining the next commit within 25 ms instead of forcing one
+  (src/store/group-commit.ts), batches written into one buffer with a non-allocating JSON check
+  (src/uplink/batch-format.ts, json-check.ts), recent entries from memory and removals as one key
+  range (src/uplink/recent-entries.ts, outbox.ts).
+- **QoS 1 latency at 5,000 msg/s.** Bare aedes itself misses 3 ms at p99 in this harness (its column in
+  the latency rows); paced messages arrive one at a time, so every one pays its own TLS records,
+  writes and, in the gateway, a synced commit. Acknowledging before the sync does not change the
+  tail: with the PUBACK sent at once (an unsafe experiment) p50 went from 1.6 to 1.2 ms and p99 stayed
+  at 15–19 ms — queueing on the busy main thread and garbage-collection pauses (scavenges of 3–9 ms
+  under this load) set it, not the disk (the floor rows).
+- **Idle RSS and RSS per connection.** Bare aedes idles at about 55 MB, 41 MB of it file-backed (the
+  node binary, its libraries, ICU data), and holds about as much per idle TLS connection as the
+  gateway (their columns); a bare Node TLS server holds about 33 KB per connection before any MQTT
+  state. Both targets are below what aedes on Node costs; mosquitto's figures are a C program's. The
+  gateway's own modules, store and caches are the ~30 MB it adds when idle. \`MALLOC_MMAP_THRESHOLD_\`
+  (systemd unit) is kept; smaller V8 semi-spaces saved 9–20 MB but cost 20–30% more CPU per message,
+  so they are not used.`;
 
 export function writeBenchmarksDoc(o: { report: Report; machine: Machine; versions: Versions; started: Date; minutes: number; settings: Settings }): string {
   const file = path.join(ROOT, 'docs', 'BENCHMARKS.md');
@@ -163,7 +186,8 @@ mosquitto 2.0.11 spent 3.9 µs/msg at QoS 0 and 8.8 µs/msg at QoS 1 (TLS, 50→
 with only a password check 1.35× and 1.26× that; p99 at 5,000 msg/s QoS 1 0.65 ms (mosquitto) and
 1.2 ms (bare aedes); idle RSS 12 MB and 57 MB; RSS per idle TLS connection 16 KB and 40–63 KB.
 This harness puts mosquitto at about 2× those CPU figures (why is not established: a larger credit
-did not change it); compare within one run, as the ratio column does.
+did not change it); compare within one run, as the ratio columns do. Bare aedes is now measured in
+every run (the "bare aedes" column, see "How it measures").
 
 ## Last full run
 

@@ -70,7 +70,7 @@ async function shoot(page: Page, dir: string, name: string, size: { width: numbe
   await page.setViewportSize(size);
   // Charts follow their container through a ResizeObserver, whose callbacks run before the next frame
   // is painted: after two frames they have redrawn at the new size.
-  await page.evaluate(() => new Promise<void>((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve()))));
+  await page.evaluate('new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))');
   await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: true });
 }
 
