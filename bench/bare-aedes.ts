@@ -4,7 +4,8 @@
  * no ACL, no metering, no durable write, no uplink, no write coalescing. Its figures are what aedes
  * and Node cost by themselves; the gateway's minus these is what the gateway adds.
  *
- * Started by bench/lib/bare-aedes.ts with its settings in BARE_AEDES_CONFIG (JSON); stopped by SIGTERM.
+ * Started by bench/lib/bare-aedes.ts with its settings in the JSON file BARE_AEDES_CONFIG_FILE names;
+ * stopped by SIGTERM.
  */
 import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
@@ -20,7 +21,7 @@ export interface BareAedesConfig {
 }
 
 async function main(): Promise<void> {
-  const config = JSON.parse(process.env.BARE_AEDES_CONFIG ?? '') as BareAedesConfig;
+  const config = JSON.parse(readFileSync(process.env.BARE_AEDES_CONFIG_FILE ?? '', 'utf8')) as BareAedesConfig;
   const users = new Map(Object.entries(config.users).map(([name, password]) => [name, Buffer.from(password)]));
   const aedes = new Aedes({
     authenticate: (_client, username, password, callback) => {

@@ -4,6 +4,7 @@
  * (unit-env.ts), so that what differs from the gateway is the gateway's own code.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BareAedesConfig } from '../bare-aedes.js';
 import type { CertFiles } from './certs.js';
@@ -18,7 +19,7 @@ export class BareAedes {
   private child: ChildProcess | undefined;
   private stderr = '';
 
-  constructor(readonly opts: { name: string; port: number; tls: CertFiles; users: readonly Credential[] }) {}
+  constructor(readonly opts: { name: string; dir: string; port: number; tls: CertFiles; users: readonly Credential[] }) {}
 
   get pid(): number {
     if (!this.child?.pid) throw new Error(`${this.opts.name} is not running`);
@@ -33,8 +34,12 @@ export class BareAedes {
       port: this.opts.port, certFile: this.opts.tls.certFile, keyFile: this.opts.tls.keyFile,
       users: Object.fromEntries(this.opts.users.map((u) => [u.username, u.password])),
     };
+    // A file, not the environment: 5,000 users are more than one environment string may hold.
+    mkdirSync(this.opts.dir, { recursive: true });
+    const configFile = path.join(this.opts.dir, 'config.json');
+    writeFileSync(configFile, JSON.stringify(config), { mode: 0o600 });
     const child = spawn(process.execPath, [ENTRY], {
-      env: { PATH: process.env.PATH ?? '', ...unitProcessEnvironment(), BARE_AEDES_CONFIG: JSON.stringify(config) },
+      env: { PATH: process.env.PATH ?? '', ...unitProcessEnvironment(), BARE_AEDES_CONFIG_FILE: configFile },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     track(child, this.opts.name);

@@ -117,7 +117,7 @@ export function gatewayTarget(env: BenchEnv, gw: GatewayProcess): BrokerTarget {
 
 /** The reference broker: aedes with a password check and nothing else (bench/bare-aedes.ts). */
 export async function newBareAedes(env: BenchEnv, name = 'bare-aedes'): Promise<BareAedes> {
-  return new BareAedes({ name, port: await freePort(), tls: env.certs, users: env.mosqUsers });
+  return new BareAedes({ name, dir: path.join(env.root, name), port: await freePort(), tls: env.certs, users: env.mosqUsers });
 }
 
 export function bareAedesTarget(env: BenchEnv, a: BareAedes): BrokerTarget {
