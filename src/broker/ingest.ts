@@ -11,14 +11,14 @@ export interface AcceptedMessage {
 }
 
 /**
- * Where accepted device messages go durably before the device gets its PUBACK. The broker collects
- * each sink's operations and writes them, with the usage counters, in one group commit
- * (src/store/group-commit.ts); only then does aedes acknowledge the message. The uplink's outbox is a sink.
+ * Where accepted device messages go durably before the device gets its PUBACK. The broker writes
+ * each sink's operations, with the usage counters, in one group commit (src/store/group-commit.ts);
+ * only then does aedes acknowledge the message. The uplink's outbox is a sink: it returns no
+ * operations but contributes everything staged since the last batch as one record (a
+ * CommitContributor), and learns of a failed batch from the group commit.
  * `stage` is synchronous so that the order of messages from one device is the order they are staged in.
  */
 export interface IngestSink {
   readonly name: string;
   stage(message: AcceptedMessage): BatchOp[];
-  /** The group commit holding the staged operations failed: forget them (the device will resend). */
-  stageFailed?(message: AcceptedMessage): void;
 }

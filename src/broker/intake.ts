@@ -69,7 +69,7 @@ export class Intake {
     if (qos === 0) {
       // Nothing to wait for: written with the next batch, or within SOFT_COMMIT_DELAY_MS; the
       // counters ride along with it or with the periodic flush.
-      if (ops.length > 0) commits.commitSoon(ops, (err: unknown) => this.commitFailed(message, err));
+      if (this.deps.sinks.length > 0) commits.commitSoon(ops, (err: unknown) => this.commitFailed(message, err));
       done(null);
       return;
     }
@@ -90,7 +90,6 @@ export class Intake {
   }
 
   private commitFailed(message: AcceptedMessage, err: unknown): void {
-    for (const sink of this.deps.sinks) sink.stageFailed?.(message);
     this.deps.log.error({ event: 'ingest_commit_failed', device_id: message.deviceId, qos: message.qos, err }, 'storing a device message failed; it was not acknowledged');
   }
 

@@ -44,7 +44,7 @@ export async function repairStoreCommand(config: GatewayConfig): Promise<void> {
   }
   const counts: string[] = [];
   try {
-    for (const [name, label] of [['devices', 'devices'], ['keys', 'API keys'], ['usage', 'usage rows'], ['outbox', 'outbox entries'], ['sessions', 'MQTT session records']] as Array<[SublevelName, string]>) {
+    for (const [name, label] of [['devices', 'devices'], ['keys', 'API keys'], ['usage', 'usage rows'], ['outbox', 'outbox records'], ['sessions', 'MQTT session records']] as Array<[SublevelName, string]>) {
       let n = 0;
       // JSON records are decoded as the gateway's start will decode them; the binary ones are counted.
       const records = JSON_RECORDS.has(name) ? store.json<unknown>(name).values() : store.json<unknown>(name).keys();

@@ -6,7 +6,8 @@
  *   devices   <device_id> → DeviceRecord (JSON)
  *   keys      <key name> → ApiKeyRecord (JSON, SHA-256 of the key only)
  *   usage     <YYYY-MM-DD>!<device_id> → UsageCounters (JSON); day in gateway.timezone
- *   outbox    <seq: 16 hex digits> → OutboxEntry (binary); the uplink's durable queue
+ *   outbox    <seq of its first entry: 16 hex digits> → outbox record: the entries of one group
+ *             commit (binary, src/uplink/outbox-record.ts); the uplink's durable queue
  *   sessions  aedes persistence (subscriptions, retained, queued QoS 1 packets, wills)
  *   state     small per-service state (uplink sequence numbers, config documents of devices)
  */

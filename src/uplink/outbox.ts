@@ -6,7 +6,8 @@ import type { Logger } from '../log.js';
 import type { BatchOp, CommitContributor, GroupCommit } from '../store/group-commit.js';
 import { SYNC, type BufferSublevel, type JsonSublevel, type Store } from '../store/store.js';
 import { DropLog, type DropReason } from './drop-log.js';
-import { decodeEntry, encodeEntry, encodedEntrySize, type OutboxEntry } from './outbox-entry.js';
+import { decodeEntry, encodeEntry, type OutboxEntry } from './outbox-entry.js';
+import { encodeRecord, entriesOf, entryCountOf } from './outbox-record.js';
 import { KEY_BYTES, parseSeqKey, seqKey } from './outbox-key.js';
 import { RateWindow } from './rate-window.js';
 import { RecentEntries } from './recent-entries.js';
@@ -52,7 +53,7 @@ const LOW_WATER = 0.95;
  * of 500 typical entries then comes in one round trip to the LevelDB thread instead of six.
  */
 const READ_HIGH_WATER_BYTES = 256 * 1024;
-/** Entries read per step of the start-up accounting scan and of a drop pass. */
+/** Entries read per step of a drop pass. */
 const CHUNK = 1000;
 
 type StagedListener = (seq: number, size: number, receivedAt: number) => void;
@@ -76,9 +77,12 @@ const RECENT_MAX_BYTES = 4 * 1024 * 1024;
  * under a monotonically increasing 64-bit sequence number, until the cloud acknowledges it or a cap
  * drops it.
  *
- * Writes: `stage()` (the IngestSink) only returns operations — the broker's group commit syncs them
- * with the usage counters before the device gets its PUBACK. Removals (acknowledged or dropped
- * entries) are written here, unsynced and in order: losing one to a power cut only means a resend.
+ * Writes: `stage()` (the IngestSink) numbers and encodes an entry and keeps it; the broker's group
+ * commit takes everything staged since its last batch as one record (src/uplink/outbox-record.ts,
+ * keyed by its first sequence number) and syncs it with the usage counters before the devices get
+ * their PUBACKs. Removals (acknowledged or dropped entries) are written here, unsynced and in order:
+ * the state's removed-up-to mark first, then the records that lie wholly below the new head; losing
+ * them to a power cut only means a resend.
  *
  * Accounting (count, bytes, oldest age) is kept in memory and updated incrementally. The one rule that
  * keeps it exact: every removal is "advance `head` past these entries" done synchronously, and it
@@ -108,6 +112,14 @@ export class Outbox implements Service, IngestSink, CommitContributor {
   private committedUpToSeq = 0;
   /** What the group commit being written holds: entries staged up to here. */
   private inFlightUpTo = 0;
+  /** Entries staged since the group commit last took them: the next record, from `stagedFirst` on. */
+  private staged: Buffer[] = [];
+  private stagedFirst = 0;
+  private stagedBytes = 0;
+  /** The record in the group commit being written, for the accounting if that commit fails. */
+  private inFlight = { count: 0, bytes: 0 };
+  /** Records that start below this sequence number have been deleted (the lower bound of the next clear). */
+  private clearedBelow = 0;
   private readonly droppedBy = new Map<string, number>();
   private droppedTotalN = 0;
   private id = '';
@@ -141,20 +153,23 @@ export class Outbox implements Service, IngestSink, CommitContributor {
       this.droppedTotalN += Number(value);
     }
     const removedUpTo = Number((await this.st.get(ST.removedUpTo)) ?? 0);
-    const [first] = await this.out.iterator({ limit: 1 }).all();
-    const [lastKey] = await this.out.keys({ limit: 1, reverse: true }).all();
-    const last = lastKey === undefined ? 0 : parseSeqKey(lastKey);
+    const [firstKey] = await this.out.keys({ limit: 1 }).all();
+    const [lastRecord] = await this.out.iterator({ limit: 1, reverse: true }).all();
+    const last = lastRecord === undefined ? 0 : parseSeqKey(lastRecord[0]) + entryCountOf(lastRecord[1]) - 1;
     this.nextSeq = Math.max(last, removedUpTo) + 1;
-    if (first) {
-      this.headSeq = parseSeqKey(first[0]);
-      this.oldestAt = decodeEntry(first[1]).receivedAt;
+    this.clearedBelow = firstKey === undefined ? this.nextSeq : parseSeqKey(firstKey);
+    // The record holding the head stays on disk until the head has passed it: skip what was removed.
+    this.headSeq = firstKey === undefined ? this.nextSeq : Math.max(parseSeqKey(firstKey), removedUpTo + 1);
+    this.committedUpToSeq = this.nextSeq - 1;
+    this.inFlightUpTo = this.committedUpToSeq;
+    if (this.headSeq <= last) {
+      const [oldest] = await this.read(this.headSeq, 1);
+      this.oldestAt = oldest?.receivedAt;
       this.scan = { pos: this.headSeq, limit: last };
       this.scanning = this.recoverAccounting();
     } else {
       this.headSeq = this.nextSeq;
     }
-    this.committedUpToSeq = this.nextSeq - 1;
-    this.inFlightUpTo = this.committedUpToSeq;
     this.recent.reset(this.nextSeq);
   }
 
@@ -184,7 +199,11 @@ export class Outbox implements Service, IngestSink, CommitContributor {
     for (const listener of this.stagedListeners) listener(seq, size, msg.receivedAt);
     if (this.opts.maxBytes > 0 && this.bytesN > this.opts.maxBytes) this.enforceByteCap();
     this.seqPending.mark(msg.deviceId);
-    return [{ type: 'put', sublevel: this.out, key: seqKey(seq), value } as unknown as BatchOp];
+    if (this.staged.length === 0) this.stagedFirst = seq;
+    this.staged.push(value);
+    this.stagedBytes += size;
+    // The entry goes to disk in the group commit's next batch, as part of one record (pendingOps).
+    return [];
   }
 
   /**
@@ -193,33 +212,37 @@ export class Outbox implements Service, IngestSink, CommitContributor {
    * an entry on disk: numbering stays monotonic across crashes (gaps are possible, reuse is not).
    */
   pendingOps(): BatchOp[] {
-    // The staged entries' operations were queued in the same commit, synchronously after stage().
     this.inFlightUpTo = this.nextSeq - 1;
-    return this.seqPending.take().map((device) => ({ type: 'put', sublevel: this.st, key: ST.seq + device, value: this.deviceSeq.get(device) }) as unknown as BatchOp);
+    const ops = this.seqPending.take().map((device) => ({ type: 'put', sublevel: this.st, key: ST.seq + device, value: this.deviceSeq.get(device) }) as unknown as BatchOp);
+    this.inFlight = { count: this.staged.length, bytes: this.stagedBytes };
+    if (this.staged.length > 0) {
+      ops.push({ type: 'put', sublevel: this.out, key: seqKey(this.stagedFirst), value: encodeRecord(this.staged) } as unknown as BatchOp);
+      this.staged = [];
+      this.stagedBytes = 0;
+    }
+    return ops;
   }
 
+  /**
+   * The record was not written and its entries were never acknowledged: gaps from now on, in memory
+   * as on disk, with their sequence numbers used. No removal can have subtracted them from the
+   * accounting (removals subtract only committed entries), so they are subtracted here.
+   */
   commitFailed(): void {
     this.seqPending.restore();
-    // Not on disk and never acknowledged: gaps from now on, in memory as on disk.
+    this.countN = Math.max(0, this.countN - this.inFlight.count);
+    this.bytesN = Math.max(0, this.bytesN - this.inFlight.bytes);
+    this.inFlight = { count: 0, bytes: 0 };
     this.recent.dropRange(this.committedUpToSeq, this.inFlightUpTo);
     this.committedUpToSeq = this.inFlightUpTo;
     this.events.emit('committed');
   }
 
   committed(): void {
+    this.inFlight = { count: 0, bytes: 0 };
     if (this.inFlightUpTo === this.committedUpToSeq) return;
     this.committedUpToSeq = this.inFlightUpTo;
     this.events.emit('committed');
-  }
-
-  /**
-   * The group commit holding a staged entry failed: it is not on disk and the device gets no PUBACK.
-   * Its sequence numbers stay used (a gap); only the accounting is corrected. No removal can have
-   * subtracted it, because removals subtract only entries read from disk.
-   */
-  stageFailed(msg: AcceptedMessage): void {
-    this.countN = Math.max(0, this.countN - 1);
-    this.bytesN = Math.max(0, this.bytesN - (KEY_BYTES + encodedEntrySize(msg.deviceId, msg.topic, msg.payload.length)));
   }
 
   /** Called for every staged entry (the batcher uses it to know when a batch is due). */
@@ -238,18 +261,22 @@ export class Outbox implements Service, IngestSink, CommitContributor {
     const start = Math.max(from, this.headSeq);
     const recent = this.recent.read(start, limit, this.committedUpToSeq);
     if (recent) return recent;
-    const options: AbstractIteratorOptions<string, Buffer> & { highWaterMarkBytes: number } = { gte: seqKey(start), limit, highWaterMarkBytes: READ_HIGH_WATER_BYTES };
-    const rows = await this.out.iterator(options).all();
-    const head = this.headSeq;
     const entries: StoredEntry[] = [];
-    for (const [key, value] of rows) {
-      const seq = parseSeqKey(key);
-      // Removed while we were reading (acknowledged or dropped): not live any more.
-      if (seq < head) continue;
-      const entry = decodeEntry(value) as StoredEntry;
-      entry.seq = seq;
-      entry.size = KEY_BYTES + value.length;
-      entries.push(entry);
+    if (limit <= 0) return entries;
+    const options: AbstractIteratorOptions<string, Buffer> & { highWaterMarkBytes: number } = { gte: (await this.recordHolding(start)) ?? seqKey(start), highWaterMarkBytes: READ_HIGH_WATER_BYTES };
+    for await (const [key, value] of this.out.iterator(options)) {
+      const first = parseSeqKey(key);
+      const parts = entriesOf(value);
+      // Below head: removed while we were reading (acknowledged or dropped), not live any more.
+      const from = Math.max(start, this.headSeq);
+      for (let i = Math.max(0, from - first); i < parts.length && entries.length < limit; i++) {
+        const part = parts[i] as Buffer;
+        const entry = decodeEntry(part) as StoredEntry;
+        entry.seq = first + i;
+        entry.size = KEY_BYTES + part.length;
+        entries.push(entry);
+      }
+      if (entries.length >= limit) break;
     }
     return entries;
   }
@@ -283,7 +310,7 @@ export class Outbox implements Service, IngestSink, CommitContributor {
     for (const device of touched) ops.push({ type: 'put', sublevel: this.st, key: ST.drop + device, value: this.droppedBy.get(device) } as unknown as BatchOp);
     ops.push({ type: 'put', sublevel: this.st, key: ST.removedUpTo, value: last } as unknown as BatchOp);
     if (reason) this.dropLog.record(reason, removed);
-    this.write(ops, { gte: seqKey(head), lte: seqKey(last) });
+    this.write(ops, this.headSeq);
     this.refreshOldest();
     this.events.emit('removed', removed, reason);
     return removed;
@@ -346,15 +373,19 @@ export class Outbox implements Service, IngestSink, CommitContributor {
   private async recoverAccounting(): Promise<void> {
     const scan = this.scan;
     if (!scan) return;
-    while (!this.stopped) {
-      const rows = await this.out.iterator({ gte: seqKey(Math.max(scan.pos, this.headSeq)), lte: seqKey(scan.limit), limit: CHUNK }).all();
-      for (const [key, value] of rows) {
-        // Entries removed while the chunk was read are below head: not live, not counted.
-        if (parseSeqKey(key) >= this.headSeq) { this.countN += 1; this.bytesN += KEY_BYTES + value.length; }
+    const gte = (await this.recordHolding(Math.max(scan.pos, this.headSeq))) ?? seqKey(scan.pos);
+    const options: AbstractIteratorOptions<string, Buffer> & { highWaterMarkBytes: number } = { gte, lte: seqKey(scan.limit), highWaterMarkBytes: READ_HIGH_WATER_BYTES };
+    for await (const [key, value] of this.out.iterator(options)) {
+      if (this.stopped) break;
+      const first = parseSeqKey(key);
+      const parts = entriesOf(value);
+      for (let i = 0; i < parts.length && first + i <= scan.limit; i++) {
+        const seq = first + i;
+        // Entries removed while the scan ran are below head: not live, not counted.
+        if (seq >= scan.pos && seq >= this.headSeq) { this.countN += 1; this.bytesN += KEY_BYTES + (parts[i] as Buffer).length; }
       }
-      const lastRow = rows[rows.length - 1];
-      if (rows.length < CHUNK || lastRow === undefined) break;
-      scan.pos = parseSeqKey(lastRow[0]) + 1;
+      // In the same synchronous step as the counting: from here on, removals subtract these entries.
+      scan.pos = Math.max(scan.pos, first + parts.length);
     }
     this.scan = undefined;
     this.scanning = undefined;
@@ -409,19 +440,38 @@ export class Outbox implements Service, IngestSink, CommitContributor {
   }
 
   /**
-   * Writes a removal: first the state (the removed-up-to mark, drop counters), then the entries go as
-   * one key range — LevelDB deletes a range in its own thread, where a delete per entry would be
-   * marshalled one by one from JavaScript. In this order a crash in between only means a resend;
-   * the other order could lose the mark and hand out used sequence numbers again.
+   * Writes a removal: first the state (the removed-up-to mark, drop counters), then the records that
+   * lie wholly below the new head go as one key range — LevelDB deletes a range in its own thread. In
+   * this order a crash in between only means a resend; the other order could lose the mark and hand
+   * out used sequence numbers again.
    */
-  private write(ops: BatchOp[], entries: { gte: string; lte: string }): void {
+  private write(ops: BatchOp[], head: number): void {
     const db = this.opts.store.raw;
     this.writes = this.writes
       .then(() => db.batch(ops))
-      .then(() => this.out.clear(entries))
+      .then(() => this.clearBelow(head))
       .catch((err: unknown) => {
         // The entries stay on disk; after a restart they are sent (or dropped) again. Never a crash.
         this.opts.log.error({ event: 'outbox_write_failed', err }, 'writing outbox removals failed');
       });
+  }
+
+  /**
+   * Deletes every record before the one holding `head`: those hold only removed entries. The record
+   * holding it (or the last one before it) stays until a later head has passed it.
+   */
+  private async clearBelow(head: number): Promise<void> {
+    const holding = await this.recordHolding(head);
+    if (holding === undefined) return;
+    const start = parseSeqKey(holding);
+    if (start <= this.clearedBelow) return;
+    await this.out.clear({ gte: seqKey(this.clearedBelow), lt: holding });
+    this.clearedBelow = start;
+  }
+
+  /** The key of the record that holds `seq` if it is on disk: the last one starting at or before it. */
+  private async recordHolding(seq: number): Promise<string | undefined> {
+    const [key] = await this.out.keys({ lte: seqKey(seq), reverse: true, limit: 1 }).all();
+    return key;
   }
 }

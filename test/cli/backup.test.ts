@@ -9,6 +9,7 @@ import { runCli, MAIN_JS } from '../helpers/spawn.js';
 import { registerDevice } from '../helpers/devices.js';
 import { connectDevice, createKey, collect } from '../broker/mqtt-helpers.js';
 import type { BackupDocument } from '../../src/backup/document.js';
+import { FORMAT_VERSION } from '../../src/store/layout.js';
 
 const cliEnv = (dataDir: string): Record<string, string> => ({ WAYS_EDGE_DATA_DIR: dataDir, WAYS_EDGE_CLOUD_URL: '', WAYS_EDGE_DISCOVERY_ENABLED: 'false' });
 
@@ -40,7 +41,7 @@ t.test('backup of a stopped gateway, restore into a new directory: same devices,
   t.match(backup.stdout, /1 devices, 2 API keys \(hashes only\), 1 device configs, 1 retained messages/);
   t.equal(statSync(file).mode & 0o777, 0o600, 'the backup file is 0600 (CA key and hashes inside)');
   const doc = JSON.parse(gunzipSync(readFileSync(file)).toString('utf8')) as BackupDocument;
-  t.match(doc, { format: 'ways-edge-backup', version: 1, store_format: 1 });
+  t.match(doc, { format: 'ways-edge-backup', version: 1, store_format: FORMAT_VERSION });
   t.same(Object.keys(doc.certs).sort(), ['ca.crt', 'ca.key', 'server.crt', 'server.key']);
   t.notOk(JSON.stringify(doc).includes(gwA.adminKey), 'no API key in the backup');
   t.notOk(JSON.stringify(doc).includes(device.mqtt_credentials.password), 'no device password in the backup');

@@ -3,6 +3,9 @@ import { Store } from '../../src/store/store.js';
 import { GroupCommit } from '../../src/store/group-commit.js';
 import { createLogger } from '../../src/log.js';
 import { Outbox } from '../../src/uplink/outbox.js';
+import { entriesOf } from '../../src/uplink/outbox-record.js';
+import { encodeEntry } from '../../src/uplink/outbox-entry.js';
+import { parseSeqKey, seqKey } from '../../src/uplink/outbox-key.js';
 import type { AcceptedMessage } from '../../src/broker/ingest.js';
 import { removeDir, tempDir } from '../helpers/gateway.js';
 import { telemetry } from './helpers/devices.js';
@@ -148,9 +151,10 @@ t.test('a failed commit leaves no trace in the accounting', async (t) => {
   t.teardown(() => removeDir(dir));
   const h = await open(dir);
   await accept(h, load(5));
-  const m = message('iot_dev_aaaaaaaaaaaa', 99);
-  h.outbox.stage(m);
-  h.outbox.stageFailed(m);
+  h.outbox.stage(message('iot_dev_aaaaaaaaaaaa', 99));
+  t.equal(h.outbox.count, 6, 'a staged entry is counted at once');
+  // A put LevelDB refuses (no key) makes the whole synced batch fail, as a full disk would.
+  await t.rejects(h.commits.commit([{ type: 'put', key: undefined as unknown as string, value: 1 }]));
   t.equal(h.outbox.count, 5);
   t.equal(h.outbox.bytes, (await h.outbox.read(0, 10)).reduce((a, e) => a + e.size, 0));
   await h.close();
@@ -162,10 +166,9 @@ t.test('a failed group commit leaves a gap: its entries are never read, from mem
   const h = await open(dir);
   await accept(h, load(3));
   const lost = [message('iot_dev_aaaaaaaaaaaa', 100), message('iot_dev_bbbbbbbbbbbb', 101)];
-  const ops = lost.flatMap((m) => h.outbox.stage(m));
+  for (const m of lost) h.outbox.stage(m);
   // A put LevelDB refuses (no key) makes the whole synced batch fail, as a full disk would.
-  await t.rejects(h.commits.commit([...ops, { type: 'put', key: undefined as unknown as string, value: 1 }]));
-  for (const m of lost) h.outbox.stageFailed(m);
+  await t.rejects(h.commits.commit([{ type: 'put', key: undefined as unknown as string, value: 1 }]));
   await accept(h, [message('iot_dev_cccccccccccc', 102)]);
   t.equal(h.outbox.committedUpTo, 6, 'everything up to the last staged entry is settled');
   const fromMemory = await h.outbox.read(0, 100);
@@ -182,4 +185,66 @@ t.test('a failed group commit leaves a gap: its entries are never read, from mem
   t.equal(last?.seq, 7, 'numbering goes on after the gap');
   t.ok((last?.deviceSeq ?? 0) > (fromDisk[0]?.deviceSeq ?? 0), 'the device\'s own numbering never goes back');
   await again.close();
+});
+
+/** The outbox's records on disk: [first sequence number, entries in the record]. */
+async function records(h: Harness): Promise<Array<[number, number]>> {
+  const out: Array<[number, number]> = [];
+  for await (const [key, value] of h.store.binary('outbox').iterator()) out.push([parseSeqKey(key), entriesOf(value).length]);
+  return out;
+}
+
+t.test('one LevelDB record per group commit, holding its entries in order; records go once the head has passed them', async (t) => {
+  const dir = tempDir();
+  t.teardown(() => removeDir(dir));
+  const h = await open(dir);
+  await accept(h, load(40));
+  await accept(h, load(10));
+  t.same(await records(h), [[1, 40], [41, 10]], 'two commits, two records');
+  const all = await h.outbox.read(0, 100);
+  t.same(all.map((e) => e.seq), Array.from({ length: 50 }, (_, i) => i + 1));
+
+  h.outbox.remove(all.slice(0, 25));
+  await h.outbox.settled();
+  t.same(await records(h), [[1, 40], [41, 10]], 'the first record still holds live entries: it stays');
+  h.outbox.remove(all.slice(25, 45));
+  await h.outbox.settled();
+  t.same(await records(h), [[41, 10]], 'once the head is in the second record, the first goes');
+  await h.close();
+
+  // After a restart in the middle of a record, what was removed stays removed.
+  const again = await open(dir);
+  t.equal(again.outbox.head, 46, 'the head is where it was, inside the record');
+  await again.outbox.settled();
+  t.equal(again.outbox.count, 5, 'the background count takes only the live entries');
+  t.same((await again.outbox.read(0, 100)).map((e) => e.seq), [46, 47, 48, 49, 50]);
+  await accept(again, load(1));
+  t.same(await records(again), [[41, 10], [51, 1]], 'numbering goes on after the last record');
+  await again.close();
+});
+
+t.test('a store written before records (one bare entry per key) is read as it is and emptied as usual', async (t) => {
+  const dir = tempDir();
+  t.teardown(() => removeDir(dir));
+  const store = new Store(dir);
+  await store.start();
+  const old = store.binary('outbox');
+  const msgs = load(6);
+  await old.batch(msgs.map((m, i) => ({ type: 'put' as const, key: seqKey(i + 1), value: encodeEntry({ ...m, deviceSeq: i + 1 }) })));
+  await store.stop();
+
+  const h = await open(dir);
+  await h.outbox.settled();
+  t.equal(h.outbox.count, 6);
+  t.equal(h.outbox.head, 1);
+  const entries = await h.outbox.read(0, 100);
+  t.same(entries.map((e) => e.seq), [1, 2, 3, 4, 5, 6]);
+  t.same(entries.map((e) => JSON.parse(e.payload.toString()).n), [0, 1, 2, 3, 4, 5], 'the payloads as stored');
+  await accept(h, load(2));
+  t.same(await records(h), [[1, 1], [2, 1], [3, 1], [4, 1], [5, 1], [6, 1], [7, 2]], 'new entries go in a record after them');
+  h.outbox.remove(await h.outbox.read(0, 7));
+  await h.outbox.settled();
+  t.same(await records(h), [[7, 2]], 'the old keys are deleted like records');
+  t.same((await h.outbox.read(0, 100)).map((e) => e.seq), [8]);
+  await h.close();
 });
