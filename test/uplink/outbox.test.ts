@@ -248,3 +248,30 @@ t.test('a store written before records (one bare entry per key) is read as it is
   t.same((await h.outbox.read(0, 100)).map((e) => e.seq), [8]);
   await h.close();
 });
+
+t.test('per-device numbers are reserved 1,000 at a time: exact after a clean stop, never back after a crash', async (t) => {
+  const dir = tempDir();
+  t.teardown(() => removeDir(dir));
+  const device = devices[0] as string;
+  const counter = (h: Harness): Promise<unknown> => h.store.json<unknown>('state').get(`uplink!seq!${device}`);
+  let h = await open(dir);
+  await accept(h, [message(device, 1), message(device, 2), message(device, 3)]);
+  t.equal(await counter(h), 1000, 'the first entry reserved 1..1000, in its own synced batch');
+  await accept(h, [message(device, 4)]);
+  t.equal(await counter(h), 1000, 'later commits do not write the counter again');
+  await h.close();
+  h = await open(dir);
+  t.equal(await counter(h), 4, 'a clean stop wrote the exact number');
+  await accept(h, [message(device, 5)]);
+  t.same((await h.outbox.read(0, 100)).map((e) => e.deviceSeq), [1, 2, 3, 4, 5], 'and numbering goes on without a jump');
+  await h.outbox.settled();
+  // No clean stop: the store closes as after kill -9 (the synced batches are what is on disk).
+  await h.store.stop();
+
+  h = await open(dir);
+  await accept(h, [message(device, 6)]);
+  const after = (await h.outbox.read(0, 100)).map((e) => e.deviceSeq);
+  t.same(after.slice(0, 5), [1, 2, 3, 4, 5]);
+  t.equal(after[5], 1005, 'after a crash the device goes on after its reservation (5 reserved 5..1004)');
+  await h.close();
+});
