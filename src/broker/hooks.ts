@@ -10,7 +10,8 @@ import { GatewayError, isGatewayError } from '../errors.js';
 import { mayPublish, mayReceive, maySubscribe, type MqttPrincipal } from './acl.js';
 import type { Authenticator } from './authenticate.js';
 import { connackError } from './connack.js';
-import type { Done, Intake } from './intake.js';
+import type { AckHold, Done, Intake } from './intake.js';
+import { PubackGate } from './puback-gate.js';
 import type { RateLimiter } from './rate-limiter.js';
 
 /** What the gateway knows about one connection, from CONNECT on. */
@@ -137,10 +138,13 @@ export class BrokerHooks {
       this.deps.intake.accept(deviceId, topic, payload, qos, callback);
       return;
     }
+    if (client === null) { this.deps.intake.accept(deviceId, topic, payload, qos, callback); return; }
+    // The PUBACK waits in the connection's gate for the message's write; aedes routes it meanwhile.
+    const ackHold: AckHold = (durable) => PubackGate.of(client.conn).hold(packet.messageId ?? 0, durable, () => client.close());
     const limiter = this.deps.limiter;
-    if (!limiter || client === null) { this.deps.intake.accept(deviceId, topic, payload, qos, callback); return; }
+    if (!limiter) { this.deps.intake.accept(deviceId, topic, payload, qos, callback, ackHold); return; }
     limiter.admit(deviceId, client, () => {
-      if (!client.closed) this.deps.intake.accept(deviceId, topic, payload, qos, callback);
+      if (!client.closed) this.deps.intake.accept(deviceId, topic, payload, qos, callback, ackHold);
     });
   }
 

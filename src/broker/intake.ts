@@ -12,15 +12,24 @@ import type { AcceptedMessage, IngestSink } from './ingest.js';
 export type Done = (err?: Error | null) => void;
 
 /**
+ * Where the acknowledgement of a QoS 1 message from a live connection waits for its write
+ * (src/broker/puback-gate.ts): given it, the intake lets aedes route the message at once.
+ */
+export type AckHold = (durable: Promise<void>) => void;
+
+/**
  * The last step of a device message that passed the ACL, size and rate checks: the monthly quota,
  * the usage counters and the durable hand-over to the ingest sinks (the uplink's outbox).
  *
- * aedes sends a QoS 1 PUBACK as soon as authorizePublish calls back (lib/handlers/publish.js), so for
- * QoS > 0 `done` is called only once the sinks' operations *and the meter's counters* are on disk, in
- * one synced group commit (src/store/group-commit.ts; the meter contributes its dirty rows to every
- * batch). An acknowledged message is therefore never missing from the outbox or the counters, also
- * after kill -9. QoS 0 promises nothing, so it is staged and routed without waiting, and written
- * with the next batch (src/store/group-commit.ts commitSoon).
+ * aedes sends a QoS 1 PUBACK as soon as authorizePublish calls back (lib/handlers/publish.js), and only
+ * then routes the message. The PUBACK must wait until the sinks' operations *and the meter's counters*
+ * are on disk, in one synced group commit (src/store/group-commit.ts; the meter and the outbox
+ * contribute to every batch), so that an acknowledged message is never missing from the outbox or
+ * the counters, also after kill -9. With an `ackHold` (a live connection's QoS 1 message) `done` is
+ * called at once and the PUBACK waits in the connection's gate (src/broker/puback-gate.ts): local
+ * subscribers get the message without waiting for the disk. Without one (wills, QoS 2) `done` waits
+ * for the commit. QoS 0 promises nothing, so it is staged and routed without waiting, and written with
+ * the next batch (src/store/group-commit.ts commitSoon).
  */
 export class Intake {
   /** Devices refused for quota in the current episode, so each is logged once, not per message. */
@@ -38,7 +47,7 @@ export class Intake {
     sinks: readonly IngestSink[];
   }) {}
 
-  accept(deviceId: string, topic: string, payload: Buffer, qos: 0 | 1 | 2, done: Done): void {
+  accept(deviceId: string, topic: string, payload: Buffer, qos: 0 | 1 | 2, done: Done, ackHold?: AckHold): void {
     const { meter, commits } = this.deps;
     if (!this.deps.admission.accepting()) {
       // The health monitor logs why (once per episode); the device retries after reconnecting.
@@ -74,7 +83,14 @@ export class Intake {
       return;
     }
     // Even with no sink the commit is needed: it carries the counters of the message being acknowledged.
-    commits.commit(ops).then(() => done(null), (err: unknown) => {
+    const durable = commits.commit(ops);
+    if (qos === 1 && ackHold) {
+      ackHold(durable);
+      durable.catch((err: unknown) => this.commitFailed(message, err));
+      done(null);
+      return;
+    }
+    durable.then(() => done(null), (err: unknown) => {
       this.commitFailed(message, err);
       done(new GatewayError('internal', 'could not store the message', { cause: err }));
     });

@@ -1,0 +1,94 @@
+import mqttPacket from 'mqtt-packet';
+
+/**
+ * Holds a connection's QoS 1 PUBACKs until the messages they acknowledge are on disk, so that aedes
+ * can route a message to its subscribers at once instead of after the synced group commit.
+ *
+ * aedes answers a QoS 1 PUBLISH with its PUBACK as soon as authorizePublish calls back and routes the
+ * message only after writing it (lib/handlers/publish.js). Calling back only once the message was
+ * synced kept every local delivery waiting for an fsync, and a slow one (100 ms and more on this
+ * machine now and then) stalled every message behind it. Here the broker calls back at once and this
+ * gate keeps the PUBACK: the device still gets it only for a message that is on disk (src/broker/
+ * intake.ts), and a message whose write failed gets none — its connection is closed and the device
+ * sends it again. A local subscriber may then see that message twice, which QoS 1 allows.
+ *
+ * aedes writes packets with mqtt-packet's `writeToStream`, which it looks up on the module at each
+ * call; it offers no hook between the two steps, so the gate wraps that one function, once, and acts
+ * only on PUBACKs written to a connection that has a gate. PUBACKs of one connection leave in the
+ * order they were written (MQTT 3.1.1 §4.6): one not held waits behind held ones.
+ */
+type Packet = Parameters<typeof mqttPacket.writeToStream>[0];
+type Stream = Parameters<typeof mqttPacket.writeToStream>[1];
+
+interface Slot { messageId: number; durable: boolean; packet: Packet | undefined }
+
+const gates = new WeakMap<object, PubackGate>();
+const writeToStream = mqttPacket.writeToStream;
+let installed = false;
+
+function install(): void {
+  if (installed) return;
+  installed = true;
+  mqttPacket.writeToStream = ((packet: Packet, stream: Stream, opts?: Parameters<typeof mqttPacket.writeToStream>[2]) => {
+    if (packet.cmd === 'puback') {
+      const gate = gates.get(stream);
+      if (gate?.take(packet)) return true;
+    }
+    return writeToStream(packet, stream, opts);
+  }) as typeof mqttPacket.writeToStream;
+}
+
+export class PubackGate {
+  private readonly slots: Slot[] = [];
+
+  private constructor(private readonly stream: Stream) {}
+
+  /** The gate of a connection's stream (the one given to aedes.handle), made on first use. */
+  static of(stream: Stream): PubackGate {
+    install();
+    let gate = gates.get(stream);
+    if (!gate) {
+      gate = new PubackGate(stream);
+      gates.set(stream, gate);
+    }
+    return gate;
+  }
+
+  /**
+   * The PUBACK of `messageId`, when aedes writes it, waits for `durable`. If that rejects, `onFailed`
+   * runs (it closes the connection) and nothing more is written through this gate.
+   */
+  hold(messageId: number, durable: Promise<unknown>, onFailed: () => void): void {
+    const slot: Slot = { messageId, durable: false, packet: undefined };
+    this.slots.push(slot);
+    durable.then(() => {
+      slot.durable = true;
+      this.flush();
+    }, () => {
+      this.slots.length = 0;
+      onFailed();
+    });
+  }
+
+  /** A PUBACK being written: true when the gate keeps it (held, or queued behind held ones). */
+  take(packet: Packet): boolean {
+    if (this.slots.length === 0) return false;
+    const messageId = (packet as { messageId?: number }).messageId;
+    const slot = this.slots.find((s) => s.packet === undefined && s.messageId === messageId);
+    if (slot) slot.packet = packet;
+    else this.slots.push({ messageId: messageId ?? 0, durable: true, packet });
+    this.flush();
+    return true;
+  }
+
+  private flush(): void {
+    while (this.slots.length > 0) {
+      const head = this.slots[0] as Slot;
+      if (!head.durable || head.packet === undefined) return;
+      this.slots.shift();
+      const stream = this.stream as { destroyed?: boolean };
+      if (stream.destroyed) { this.slots.length = 0; return; }
+      writeToStream(head.packet, this.stream);
+    }
+  }
+}
