@@ -119,8 +119,8 @@ over loopback, with every process it starts stopped by PID at the end:
   (30 s), RSS with 1,000 devices connected, start to ready of a gateway whose store holds 10,000
   devices (\`start_ms\` of its ready log; and spawn → ready).
 - **Disk floor.** After the latency windows, small synced LevelDB batches (5 outbox-sized puts, one
-  a millisecond) on the filesystem of the data directories: the gateway routes a QoS 1 message only
-  after such a batch (aedes writes the PUBACK, then routes), so their p50/p99 bound its latency.
+  a millisecond) on the filesystem of the data directories: a device's QoS 1 PUBACK waits for such a
+  batch (its local delivery does not: src/broker/puback-gate.ts), so they bound publish→PUBACK.
 - **Profile.** Last, the gateway runs the QoS 0 and QoS 1 loads once more under \`node --cpu-prof\`, at
   full speed and then (QoS 1) paced at 5,000 msg/s; the profile is cut to each measured window (V8 stamps it with the same monotonic clock) and its top self-time
   functions and modules are printed (\`bench/lib/cpuprofile.ts\`).
@@ -154,12 +154,16 @@ does anything. Measured decomposition (2026-11-26, this machine; commands in bra
   (src/store/group-commit.ts), batches written into one buffer with a non-allocating JSON check
   (src/uplink/batch-format.ts, json-check.ts), recent entries from memory and removals as one key
   range (src/uplink/recent-entries.ts, outbox.ts).
-- **QoS 1 latency at 5,000 msg/s.** Bare aedes itself misses 3 ms at p99 in this harness (its column in
-  the latency rows); paced messages arrive one at a time, so every one pays its own TLS records,
-  writes and, in the gateway, a synced commit. Acknowledging before the sync does not change the
-  tail: with the PUBACK sent at once (an unsafe experiment) p50 went from 1.6 to 1.2 ms and p99 stayed
-  at 15–19 ms — queueing on the busy main thread and garbage-collection pauses (scavenges of 3–9 ms
-  under this load) set it, not the disk (the floor rows).
+- **QoS 1 latency at 5,000 msg/s.** Bare aedes itself misses 3 ms at p99 in some runs of this harness
+  (its column in the latency rows); paced messages arrive one at a time, so every one pays its own TLS
+  records and writes. The gateway spends 160–190 µs of CPU per paced message (80–95% of a core: a
+  synced commit per few messages, metering, the uplink), so queueing on its main thread and
+  garbage-collection pauses (scavenges of 3–9 ms under this load) set the tail. The disk used to add
+  to it: aedes routes a QoS 1 message only after writing its PUBACK, which waited for the synced
+  commit, and on this machine an fsync now and then takes 100–900 ms (a full run on 2026-11-26 had
+  p99 300 ms and 901 ms in two of its three windows for that reason). Since then the message is routed
+  at once and only the PUBACK waits (src/broker/puback-gate.ts); quick runs gave p50 0.6–1.6 ms and
+  p99 5–23 ms.
 - **Idle RSS and RSS per connection.** Bare aedes idles at about 55 MB, 41 MB of it file-backed (the
   node binary, its libraries, ICU data), and holds about as much per idle TLS connection as the
   gateway (their columns); a bare Node TLS server holds about 33 KB per connection before any MQTT

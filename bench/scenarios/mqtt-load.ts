@@ -136,9 +136,9 @@ function rows(ctx: Ctx, res: Results): void {
 }
 
 /**
- * The gateway routes a QoS 1 message only after its synced batch (aedes writes the PUBACK, then
- * routes): the disk's sync time is the floor of its publish→deliver latency. Measured with nothing
- * else running, on the filesystem of the gateway's data directory.
+ * A device's QoS 1 PUBACK waits for the synced batch holding its message (the message itself is
+ * routed at once, src/broker/puback-gate.ts): the disk's sync time is the floor of publish→PUBACK.
+ * Measured with nothing else running, on the filesystem of the gateway's data directory.
  */
 export async function diskFloor(ctx: Ctx, dir: string): Promise<void> {
   const t = await measureSyncedBatches(dir, ctx.settings.quick ? 1_500 : 4_000);
