@@ -5,8 +5,9 @@
  * then read and removed in batches of 500 as the uplink does once the cloud acknowledges. Reports this
  * process's CPU time (all threads: LevelDB's writes, syncs and compactions included) per message,
  * per round, so that a change to the outbox can be compared with the one before on a quiet machine.
+ * `--meter 1` adds the usage meter to the commits and counts every message, as the broker does.
  * Usage:
- *   npm run build && node dist/bench/outbox-cost.js [--messages 200000] [--per-commit 20] [--rounds 3]
+ *   npm run build && node dist/bench/outbox-cost.js [--messages 200000] [--per-commit 20] [--rounds 3] [--meter 1]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -15,6 +16,7 @@ import { createLogger } from '../src/log.js';
 import { GroupCommit } from '../src/store/group-commit.js';
 import { Store } from '../src/store/store.js';
 import { Outbox } from '../src/uplink/outbox.js';
+import { Meter } from '../src/metering/meter.js';
 import type { AcceptedMessage } from '../src/broker/ingest.js';
 
 function arg(name: string, fallback: number): number {
@@ -25,13 +27,15 @@ function arg(name: string, fallback: number): number {
 const DEVICES = Array.from({ length: 50 }, (_, i) => `iot_dev_${String(i).padStart(12, '0')}`);
 const BATCH = 500;
 
-async function round(messages: number, perCommit: number): Promise<{ usPerMsg: number; seconds: number }> {
+async function round(messages: number, perCommit: number, withMeter: boolean): Promise<{ usPerMsg: number; seconds: number }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ways-edge-outbox-cost-'));
   const store = new Store(dir);
   await store.start();
   const commits = new GroupCommit(store.raw);
   const outbox = new Outbox({ store, commits, log: createLogger('silent'), maxBytes: 0, maxAgeHours: 0 });
   await outbox.start();
+  const meter = withMeter ? new Meter({ store, timeZone: 'UTC' }) : undefined;
+  if (meter) { await meter.start(); commits.addContributor(meter); }
   const payload = Buffer.from(JSON.stringify({ t: 21.5, rh: 40, pad: 'x'.repeat(160) }).slice(0, 200));
   try {
     const cpu0 = process.cpuUsage();
@@ -44,6 +48,7 @@ async function round(messages: number, perCommit: number): Promise<{ usPerMsg: n
         for (let i = 0; i < perCommit && sent < messages; i++, sent++) {
           const deviceId = DEVICES[sent % DEVICES.length] as string;
           const msg: AcceptedMessage = { deviceId, topic: `devices/${deviceId}/telemetry`, payload, qos: 1, receivedAt: Date.now() };
+          meter?.count(deviceId, 'in', payload.length);
           waits.push(commits.commit(outbox.stage(msg)));
         }
         await Promise.all(waits);
@@ -59,6 +64,7 @@ async function round(messages: number, perCommit: number): Promise<{ usPerMsg: n
     return { usPerMsg: (cpu.user + cpu.system) / messages, seconds: (performance.now() - t0) / 1000 };
   } finally {
     await outbox.stop();
+    await meter?.stop();
     await store.stop();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -68,9 +74,10 @@ async function main(): Promise<void> {
   const messages = arg('messages', 200_000);
   const perCommit = arg('per-commit', 20);
   const rounds = arg('rounds', 3);
-  console.log(`outbox cost: ${messages} messages of 50 devices, ${perCommit} per group commit, read and removed ${BATCH} at a time`);
+  const withMeter = arg('meter', 0) === 1;
+  console.log(`outbox cost: ${messages} messages of 50 devices, ${perCommit} per group commit, read and removed ${BATCH} at a time${withMeter ? ', with the usage meter' : ''}`);
   for (let r = 1; r <= rounds; r++) {
-    const { usPerMsg, seconds } = await round(messages, perCommit);
+    const { usPerMsg, seconds } = await round(messages, perCommit, withMeter);
     console.log(`  round ${r}: ${usPerMsg.toFixed(2)} µs of CPU per message (${(messages / seconds).toFixed(0)} msg/s)`);
   }
 }

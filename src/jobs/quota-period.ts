@@ -24,6 +24,7 @@ export class QuotaPeriod {
     if (recorded?.month === month && this.deps.meter.currentMonth === month) return { month, reset: false, previous: recorded.month };
 
     // Counters of the closing month must be on disk before the meter lets go of them.
+    this.deps.meter.foldNext();
     await this.deps.commits.flush();
     // Traffic may already have rolled the meter over (it checks the month on every count); its
     // in-memory rows are then right, and reloading would drop counts not yet committed.

@@ -13,6 +13,8 @@ export interface RollupResult extends UsageCounters { date: string; devices: num
  * totals once — the line an operator greps for — and keep them in `meta` (key `usage_rollup`).
  */
 export async function usageRollup(deps: { meter: Meter; commits: GroupCommit; meta: JsonSublevel<unknown>; timeZone: string; log: Logger; now: () => Date }): Promise<RollupResult> {
+  // The day's rows themselves go to disk, not only the journal (src/metering/usage-journal.ts).
+  deps.meter.foldNext();
   await deps.commits.flush();
   const today = dayOf(deps.now(), deps.timeZone);
   // Calendar arithmetic on the date itself, so a DST change cannot make "yesterday" 23 or 25 hours back.

@@ -3,14 +3,27 @@ import type { BatchOp, CommitContributor } from '../store/group-commit.js';
 import { PendingKeys } from '../store/pending-keys.js';
 import type { Service } from '../lifecycle.js';
 import { addUsage, countInto, dayOf, dayOfMs, emptyUsage, usageKey, type UsageCounters, type UsageKind } from './usage.js';
+import { UsageJournal, type JournalRows } from './usage-journal.js';
+
+/**
+ * A commit folds the journal (writes the usage rows themselves) once this many records or this much
+ * time have gone by since the last fold: rows on disk are at most seconds behind, and a replay after
+ * a crash reads at most a few thousand small records.
+ */
+const FOLD_RECORDS = 2_000;
+const FOLD_MS = 2_000;
+
+/** What the batch being written holds of the meter's: a journal record, or a fold. */
+type InFlight = { kind: 'record'; keys: readonly string[] } | { kind: 'fold'; upTo: number; keys: readonly string[] };
 
 export interface UsageRow extends UsageCounters { date: string; device_id: string }
 
 /**
  * Usage metering per device and day. Counters live in memory and are written as absolute values
  * inside the group commit that also stores the messages they count (src/store/group-commit.ts), so
- * an acknowledged message is never missing from them, also after a crash. Outbound counters ride
- * along with the next commit or the periodic flush.
+ * an acknowledged message is never missing from them, also after a crash: as one journal record per
+ * commit, folded into the rows every few seconds (src/metering/usage-journal.ts). Outbound counters
+ * ride along with the next commit or the periodic flush.
  */
 export class Meter implements Service, CommitContributor {
   readonly name = 'metering';
@@ -18,13 +31,21 @@ export class Meter implements Service, CommitContributor {
   /** Rows of the current month, keyed like the store (`day!device`). */
   private readonly rows = new Map<string, UsageCounters>();
   private readonly pending = new PendingKeys();
-  /** Rows of a past month in the batch being written: they leave memory once it is synced. */
-  private leaving: string[] = [];
+  /** Rows of a past month: they leave memory once a fold that wrote them is synced. */
+  private readonly leaving = new Set<string>();
+  private readonly journal: UsageJournal;
+  /** Rows journaled since the last fold: the next fold writes them. */
+  private readonly unfolded = new Set<string>();
+  private inFlight: InFlight | undefined;
+  private lastFoldAt = Date.now();
+  /** The next batch folds, whatever the thresholds say (foldNext). */
+  private foldRequested = false;
   private month = '';
   private readonly monthTotal = emptyUsage();
 
-  constructor(private readonly deps: { store: Store; timeZone: string; now?: () => Date }) {
+  constructor(private readonly deps: { store: Store; timeZone: string; now?: () => Date; fold?: { records: number; ms: number } }) {
     this.db = deps.store.json<UsageCounters>('usage');
+    this.journal = new UsageJournal(deps.store, this.db);
   }
 
   private now(): Date { return this.deps.now ? this.deps.now() : new Date(); }
@@ -33,23 +54,46 @@ export class Meter implements Service, CommitContributor {
     return this.deps.now ? dayOf(this.deps.now(), this.deps.timeZone) : dayOfMs(Date.now(), this.deps.timeZone);
   }
 
-  async start(): Promise<void> { await this.loadMonth(dayOf(this.now(), this.deps.timeZone).slice(0, 7)); }
+  async start(): Promise<void> {
+    await this.journal.recover();
+    await this.loadMonth(dayOf(this.now(), this.deps.timeZone).slice(0, 7));
+  }
 
+  /** Folds what is left (the broker has stopped and written its last commit). */
   async stop(): Promise<void> {
-    const ops = this.pendingOps();
-    if (ops.length > 0) await this.deps.store.raw.batch(ops, { sync: true });
+    const rows = this.rowsOf(new Set([...this.unfolded, ...this.pending.take()]));
+    this.pending.landed();
+    // Nothing counted since the last fold: no write at all (a start that failed on a damaged store
+    // stops the meter too, and must leave the files as they were).
+    if (rows.size === 0 && this.journal.unfoldedRecords === 0) return;
+    const fold = this.journal.fold(rows);
+    await this.deps.store.raw.batch(fold.ops, { sync: true });
+    this.unfolded.clear();
+    await this.journal.folded(fold.upTo);
   }
 
-  /** Loads the month's rows into memory; called at start and when the calendar month turns. */
+  /**
+   * Loads the month's rows into memory; called at start and when the calendar month turns. A row in
+   * memory is at least as new as the one on disk (newer counts may be in the journal or not written
+   * yet), so it is kept; rows of other months stay only until they are written.
+   */
   async loadMonth(month: string): Promise<void> {
-    this.month = month;
-    this.rows.clear();
-    Object.assign(this.monthTotal, emptyUsage());
-    for await (const [key, value] of this.db.iterator({ gte: `${month}-`, lt: `${month}-~` })) {
-      this.rows.set(key, value);
-      addUsage(this.monthTotal, value);
+    const loaded = new Map<string, UsageCounters>();
+    for await (const [key, value] of this.db.iterator({ gte: `${month}-`, lt: `${month}-~` })) loaded.set(key, value);
+    // From here on synchronously, so that no count slips in between.
+    for (const [key, row] of this.rows) {
+      if (key.startsWith(month)) loaded.set(key, row);
+      else if (this.pending.holds(key) || this.unfolded.has(key)) this.leaving.add(key);
+      else this.rows.delete(key);
     }
+    for (const [key, row] of loaded) this.rows.set(key, row);
+    this.month = month;
+    Object.assign(this.monthTotal, emptyUsage());
+    for (const [key, row] of this.rows) if (key.startsWith(month)) addUsage(this.monthTotal, row);
   }
+
+  /** The next group commit writes the usage rows themselves (the daily roll-up, the month turn). */
+  foldNext(): void { this.foldRequested = true; }
 
   /** Today; when the calendar month has turned since the last call, the totals roll over first. */
   private currentDay(): string {
@@ -76,32 +120,66 @@ export class Meter implements Service, CommitContributor {
    * a batch holding it is synced, so a failed batch at the turn of the month loses no counts.
    */
   private rollMonth(month: string): void {
-    for (const key of this.rows.keys()) if (!this.pending.holds(key)) this.rows.delete(key);
+    for (const key of this.rows.keys()) {
+      if (this.pending.holds(key) || this.unfolded.has(key)) this.leaving.add(key);
+      else this.rows.delete(key);
+    }
     this.month = month;
     Object.assign(this.monthTotal, emptyUsage());
   }
 
   pendingOps(): BatchOp[] {
-    const ops: BatchOp[] = [];
     const keys = this.pending.take();
+    for (const key of keys) if (!key.startsWith(this.month)) this.leaving.add(key);
+    const fold = this.deps.fold ?? { records: FOLD_RECORDS, ms: FOLD_MS };
+    const foldDue = this.foldRequested || this.journal.unfoldedRecords >= fold.records || (this.unfolded.size > 0 && Date.now() - this.lastFoldAt >= fold.ms);
+    if (foldDue) {
+      this.foldRequested = false;
+      const all = new Set([...this.unfolded, ...keys]);
+      const folding = this.journal.fold(this.rowsOf(all));
+      this.inFlight = { kind: 'fold', upTo: folding.upTo, keys: [...all] };
+      return folding.ops;
+    }
+    this.inFlight = undefined;
+    if (keys.length === 0) return [];
+    const rows: JournalRows = [];
     for (const key of keys) {
       const row = this.rows.get(key);
-      if (row) ops.push({ type: 'put', sublevel: this.db, key, value: { ...row } } as unknown as BatchOp);
+      if (row) rows.push([key, { ...row }]);
     }
-    this.leaving = keys.filter((key) => !key.startsWith(this.month));
-    return ops;
+    this.inFlight = { kind: 'record', keys };
+    return [this.journal.record(rows).op];
   }
 
   committed(): void {
     this.pending.landed();
+    const done = this.inFlight;
+    this.inFlight = undefined;
+    if (done?.kind === 'record') for (const key of done.keys) this.unfolded.add(key);
+    if (done?.kind !== 'fold') return;
+    for (const key of done.keys) if (!this.pending.has(key)) this.unfolded.delete(key);
+    this.lastFoldAt = Date.now();
     // Rows of a past month were kept only until written.
-    for (const key of this.leaving) if (!this.pending.has(key)) this.rows.delete(key);
-    this.leaving = [];
+    for (const key of this.leaving) {
+      if (!this.pending.has(key) && !this.unfolded.has(key)) { this.rows.delete(key); this.leaving.delete(key); }
+    }
+    // Unsynced: a record a crash leaves behind is at or below the fold mark, and skipped.
+    this.journal.folded(done.upTo).catch(() => undefined);
   }
 
   commitFailed(): void {
-    this.leaving = [];
+    if (this.inFlight?.kind === 'fold') this.foldRequested = true;
+    this.inFlight = undefined;
     this.pending.restore((key) => this.rows.has(key));
+  }
+
+  private rowsOf(keys: ReadonlySet<string>): Map<string, UsageCounters> {
+    const rows = new Map<string, UsageCounters>();
+    for (const key of keys) {
+      const row = this.rows.get(key);
+      if (row) rows.set(key, row);
+    }
+    return rows;
   }
 
   /** The calendar month (YYYY-MM) the in-memory totals are for. */

@@ -25,9 +25,10 @@ export const FIRST_FORMAT = 1;
 export const MIGRATIONS: readonly Migration[] = [
   {
     to: 2,
-    description: 'outbox records hold the entries of a whole group commit (src/uplink/outbox-record.ts)',
-    // Nothing to rewrite: a format-1 entry reads as a record of one. The step exists so that an
-    // older release, which would misread the new records as entries, refuses the store instead.
+    description: 'outbox records hold the entries of a whole group commit (src/uplink/outbox-record.ts); usage rows are journaled (src/metering/usage-journal.ts)',
+    // Nothing to rewrite: a format-1 entry reads as a record of one, and a store without a journal
+    // has nothing to replay. The step exists so that an older release, which would misread the new
+    // records as entries and ignore the journal, refuses the store instead.
     up: async () => {},
   },
 ];

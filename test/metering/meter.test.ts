@@ -2,6 +2,7 @@ import t, { type Test } from 'tap';
 import { Store } from '../../src/store/store.js';
 import { GroupCommit, type BatchOp, type CommitContributor } from '../../src/store/group-commit.js';
 import { Meter } from '../../src/metering/meter.js';
+import type { UsageCounters } from '../../src/metering/usage.js';
 import { removeDir, tempDir } from '../helpers/gateway.js';
 
 const DEVICE = 'iot_dev_aaaaaaaaaaaa';
@@ -24,69 +25,113 @@ class FailingOnce implements CommitContributor {
   commitFailed(): void {}
 }
 
-async function open(t: Test, start: string): Promise<{ meter: Meter; commits: GroupCommit; failing: FailingOnce; store: Store; clock: { now: Date } }> {
-  const dir = tempDir();
+interface Harness { dir: string; store: Store; meter: Meter; commits: GroupCommit; failing: FailingOnce; clock: { now: Date } }
+
+async function openMeter(dir: string, clock: { now: Date }, fold?: { records: number; ms: number }): Promise<Harness> {
   const store = new Store(dir);
   await store.start();
-  const clock = { now: new Date(start) };
-  const meter = new Meter({ store, timeZone: 'UTC', now: () => clock.now });
+  const meter = new Meter({ store, timeZone: 'UTC', now: () => clock.now, ...(fold ? { fold } : {}) });
   await meter.start();
   const commits = new GroupCommit(store.raw);
   commits.addContributor(meter);
   const failing = new FailingOnce();
   commits.addContributor(failing);
-  t.teardown(async () => { await store.stop(); removeDir(dir); });
-  return { meter, commits, failing, store, clock };
+  return { dir, store, meter, commits, failing, clock };
 }
 
+async function open(t: Test, start: string, fold?: { records: number; ms: number }): Promise<Harness> {
+  const dir = tempDir();
+  const h = await openMeter(dir, { now: new Date(start) }, fold);
+  t.teardown(async () => { await h.store.stop(); removeDir(dir); });
+  return h;
+}
+
+/**
+ * What a crash leaves: the store closes without the meter's stop (only synced batches count), and a
+ * new meter starts on it, as the next gateway start would. Returns that meter's view.
+ */
+async function afterCrash(t: Test, h: Harness): Promise<Harness> {
+  await h.store.stop();
+  const again = await openMeter(h.dir, h.clock);
+  t.teardown(() => again.store.stop());
+  return again;
+}
+
+const rowOnDisk = (h: Harness, key: string): Promise<UsageCounters | undefined> => h.store.json<UsageCounters>('usage').get(key);
+
 t.test('a batch that fails at the turn of the month loses no counts of the month that ended', async (t) => {
-  const { meter, commits, failing, store, clock } = await open(t, '2026-01-31T23:59:00Z');
-  meter.count(DEVICE, 'in', 10);
-  meter.count(DEVICE, 'in', 10);
-  clock.now = new Date('2026-02-01T00:00:30Z');
-  meter.count(DEVICE, 'in', 5);
+  const h = await open(t, '2026-01-31T23:59:00Z');
+  h.meter.count(DEVICE, 'in', 10);
+  h.meter.count(DEVICE, 'in', 10);
+  h.clock.now = new Date('2026-02-01T00:00:30Z');
+  h.meter.count(DEVICE, 'in', 5);
 
-  failing.armed = true;
-  await t.rejects(commits.commit([]), 'the batch with January\'s last counts fails');
-  await commits.commit([]);
+  h.failing.armed = true;
+  await t.rejects(h.commits.commit([]), 'the batch with January\'s last counts fails');
+  await h.commits.commit([]);
+  t.equal(h.meter.deviceMonth(DEVICE).messages_in, 1, 'the month\'s counters are February\'s only');
 
-  const rows = await meter.usage('2026-01-31', '2026-02-01', DEVICE);
-  t.match(rows, [{ date: '2026-01-31', messages_in: 2, bytes_in: 20 }, { date: '2026-02-01', messages_in: 1, bytes_in: 5 }]);
-  const onDisk = await store.json<{ messages_in: number }>('usage').get(`2026-01-31!${DEVICE}`);
-  t.equal(onDisk?.messages_in, 2, 'January\'s row reached disk with the next batch');
-  t.equal(meter.deviceMonth(DEVICE).messages_in, 1, 'the month\'s counters are February\'s only');
+  const after = await afterCrash(t, h);
+  t.match(await after.meter.usage('2026-01-31', '2026-02-01', DEVICE), [{ date: '2026-01-31', messages_in: 2, bytes_in: 20 }, { date: '2026-02-01', messages_in: 1, bytes_in: 5 }],
+    'January\'s counts reached disk with the next batch');
+  t.equal(after.meter.deviceMonth(DEVICE).messages_in, 1);
 });
 
 t.test('the month turns while a batch holding the old month\'s rows is being written, and that batch fails', async (t) => {
-  const { meter, commits, failing, store, clock } = await open(t, '2026-03-31T23:59:59Z');
-  meter.count(DEVICE, 'in', 7);
-  failing.armed = true;
+  const h = await open(t, '2026-03-31T23:59:59Z');
+  h.meter.count(DEVICE, 'in', 7);
+  h.failing.armed = true;
   // The meter's rows are in flight when the month turns and the next message is counted.
-  failing.before = () => {
-    clock.now = new Date('2026-04-01T00:00:01Z');
-    meter.count(DEVICE, 'out', 3);
+  h.failing.before = () => {
+    h.clock.now = new Date('2026-04-01T00:00:01Z');
+    h.meter.count(DEVICE, 'out', 3);
   };
-  await t.rejects(commits.commit([]));
-  await commits.commit([]);
+  await t.rejects(h.commits.commit([]));
+  await h.commits.commit([]);
+  t.match(h.meter.deviceMonth(DEVICE), { messages_in: 0, messages_out: 1 });
+  t.match(h.meter.monthUsage(), { messages: 1, bytes: 3 });
 
-  const march = await store.json<{ messages_in: number; bytes_in: number }>('usage').get(`2026-03-31!${DEVICE}`);
-  t.match(march, { messages_in: 1, bytes_in: 7 }, 'March\'s row is written after the failed batch');
-  const april = await store.json<{ messages_out: number }>('usage').get(`2026-04-01!${DEVICE}`);
-  t.equal(april?.messages_out, 1);
-  t.match(meter.deviceMonth(DEVICE), { messages_in: 0, messages_out: 1 });
-  t.match(meter.monthUsage(), { messages: 1, bytes: 3 });
+  const after = await afterCrash(t, h);
+  t.match(await rowOnDisk(after, `2026-03-31!${DEVICE}`), { messages_in: 1, bytes_in: 7 }, 'March\'s row is on disk after the failed batch');
+  t.match(await rowOnDisk(after, `2026-04-01!${DEVICE}`), { messages_out: 1 });
 });
 
-t.test('counts written in a synced batch are on disk; a row of the past month leaves memory once written', async (t) => {
-  const { meter, commits, store, clock } = await open(t, '2026-05-31T12:00:00Z');
-  meter.count(DEVICE, 'in', 4);
-  clock.now = new Date('2026-06-01T00:00:00Z');
-  meter.count(DEVICE, 'in', 6);
-  await commits.commit([]);
-  t.match(await store.json<{ bytes_in: number }>('usage').get(`2026-05-31!${DEVICE}`), { bytes_in: 4 });
-  t.match(await store.json<{ bytes_in: number }>('usage').get(`2026-06-01!${DEVICE}`), { bytes_in: 6 });
-  t.match(meter.deviceMonth(DEVICE), { messages_in: 1, bytes_in: 6 });
-  // The past month's row went from memory: a later count of the same day key would start from zero,
-  // but reading usage still finds May on disk.
-  t.match(await meter.usage('2026-05-01', '2026-06-30', DEVICE), [{ date: '2026-05-31', bytes_in: 4 }, { date: '2026-06-01', bytes_in: 6 }]);
+t.test('what a synced batch carried survives a crash, from the journal, until the next fold writes the rows', async (t) => {
+  const h = await open(t, '2026-05-31T12:00:00Z');
+  h.meter.count(DEVICE, 'in', 4);
+  await h.commits.commit([]);
+  h.meter.count(DEVICE, 'in', 6);
+  await h.commits.commit([]);
+  t.equal(await rowOnDisk(h, `2026-05-31!${DEVICE}`), undefined, 'not folded yet: the rows are in the journal');
+  const after = await afterCrash(t, h);
+  t.match(await rowOnDisk(after, `2026-05-31!${DEVICE}`), { messages_in: 2, bytes_in: 10 }, 'the start replayed the journal into the row');
+  t.match(after.meter.deviceMonth(DEVICE), { messages_in: 2, bytes_in: 10 });
+  t.equal((await after.store.json<unknown>('state').keys({ gte: 'meter!journal!', lt: 'meter!journal!~' }).all()).length, 0, 'and emptied it');
+});
+
+t.test('every few records a commit folds the journal into the rows; a past month then leaves memory', async (t) => {
+  const h = await open(t, '2026-06-30T23:00:00Z', { records: 3, ms: 60_000 });
+  for (let i = 0; i < 3; i++) {
+    h.meter.count(DEVICE, 'in', 1);
+    await h.commits.commit([]);
+  }
+  h.clock.now = new Date('2026-07-01T00:00:01Z');
+  h.meter.count(DEVICE, 'in', 100);
+  await h.commits.commit([]);
+  t.match(await rowOnDisk(h, `2026-06-30!${DEVICE}`), { messages_in: 3 }, 'the fourth commit folded: June\'s row is written');
+  t.match(await rowOnDisk(h, `2026-07-01!${DEVICE}`), { messages_in: 1, bytes_in: 100 });
+  await h.meter.stop();
+  t.equal((await h.store.json<unknown>('state').keys({ gte: 'meter!journal!', lt: 'meter!journal!~' }).all()).length, 0, 'folded records are deleted');
+  t.match(h.meter.deviceMonth(DEVICE), { messages_in: 1, bytes_in: 100 }, 'July only');
+  t.match(await h.meter.usage('2026-06-01', '2026-07-31', DEVICE), [{ date: '2026-06-30', messages_in: 3 }, { date: '2026-07-01', messages_in: 1 }]);
+});
+
+t.test('a clean stop folds everything: the rows are on disk and the journal is empty', async (t) => {
+  const h = await open(t, '2026-08-10T10:00:00Z');
+  h.meter.count(DEVICE, 'in', 9);
+  await h.commits.commit([]);
+  h.meter.count(DEVICE, 'out', 1);
+  await h.meter.stop();
+  t.match(await rowOnDisk(h, `2026-08-10!${DEVICE}`), { messages_in: 1, bytes_in: 9, messages_out: 1, bytes_out: 1 }, 'also what no commit had taken yet');
+  t.equal((await h.store.json<unknown>('state').keys({ gte: 'meter!journal!', lt: 'meter!journal!~' }).all()).length, 0);
 });
