@@ -3,12 +3,11 @@
  * file in the bench's temp dir, on a loopback port, started and stopped by PID (never the system
  * service).
  */
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { stopChild, track } from './children.js';
-import { waitForPort } from './net.js';
+import { ListeningProcess } from './listening-process.js';
 import type { CertFiles } from './certs.js';
 
 export const MOSQUITTO = '/usr/sbin/mosquitto';
@@ -96,11 +95,11 @@ export interface MosquittoOptions {
 }
 
 export class Mosquitto {
-  private child: ChildProcess | undefined;
+  private readonly process: ListeningProcess;
   readonly configFile: string;
-  private stderr = '';
 
   constructor(readonly opts: MosquittoOptions) {
+    this.process = new ListeningProcess(opts.name, opts.port);
     mkdirSync(opts.dir, { recursive: true });
     this.configFile = path.join(opts.dir, 'mosquitto.conf');
     const lines = [
@@ -137,26 +136,11 @@ export class Mosquitto {
     writeFileSync(this.configFile, lines.join('\n') + '\n');
   }
 
-  get pid(): number {
-    if (!this.child?.pid) throw new Error(`${this.opts.name} is not running`);
-    return this.child.pid;
-  }
+  get pid(): number { return this.process.pid; }
 
   get port(): number { return this.opts.port; }
 
-  async start(): Promise<void> {
-    this.stderr = '';
-    const child = spawn(MOSQUITTO, ['-c', this.configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
-    track(child, this.opts.name);
-    child.stderr?.on('data', (c: Buffer) => { this.stderr = (this.stderr + c.toString()).slice(-4000); });
-    this.child = child;
-    const failed = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`${this.opts.name} exited with ${code}: ${this.stderr}`))));
-    failed.catch(() => undefined);
-    await Promise.race([waitForPort(this.opts.port), failed]);
-  }
+  start(): Promise<void> { return this.process.start(MOSQUITTO, ['-c', this.configFile]); }
 
-  async stop(): Promise<void> {
-    if (this.child) await stopChild(this.child);
-    this.child = undefined;
-  }
+  stop(): Promise<void> { return this.process.stop(); }
 }
