@@ -162,8 +162,8 @@ does anything. Measured decomposition (2026-11-26, this machine; commands in bra
   to it: aedes routes a QoS 1 message only after writing its PUBACK, which waited for the synced
   commit, and on this machine an fsync now and then takes 100–900 ms (a full run on 2026-11-26 had
   p99 300 ms and 901 ms in two of its three windows for that reason). Since then the message is routed
-  at once and only the PUBACK waits (src/broker/puback-gate.ts); quick runs gave p50 0.6–1.6 ms and
-  p99 5–23 ms.
+  at once and only the PUBACK waits (src/broker/puback-gate.ts): the first full run after that
+  (2026-11-26 15:13) had p50 0.64 ms and p99 5.2 ms (windows of 12.3, 5.2 and 5.0 ms).
 - **Idle RSS and RSS per connection.** Bare aedes idles at about 55 MB, 41 MB of it file-backed (the
   node binary, its libraries, ICU data), and holds about as much per idle TLS connection as the
   gateway (their columns); a bare Node TLS server holds about 33 KB per connection before any MQTT
