@@ -139,8 +139,8 @@ export class BrokerHooks {
       return;
     }
     if (client === null) { this.deps.intake.accept(deviceId, topic, payload, qos, callback); return; }
-    // The PUBACK waits in the connection's gate for the message's write; aedes routes it meanwhile.
-    const ackHold: AckHold = (durable) => PubackGate.of(client.conn).hold(packet.messageId ?? 0, durable, () => client.close());
+    // A QoS 1 PUBACK waits in the connection's gate for the message's write; aedes routes it meanwhile.
+    const ackHold: AckHold | undefined = qos === 1 ? (durable) => PubackGate.of(client.conn).hold(packet.messageId ?? 0, durable, () => client.close()) : undefined;
     const limiter = this.deps.limiter;
     if (!limiter) { this.deps.intake.accept(deviceId, topic, payload, qos, callback, ackHold); return; }
     limiter.admit(deviceId, client, () => {
