@@ -81,11 +81,8 @@ export class Meter implements Service, CommitContributor {
     const loaded = new Map<string, UsageCounters>();
     for await (const [key, value] of this.db.iterator({ gte: `${month}-`, lt: `${month}-~` })) loaded.set(key, value);
     // From here on synchronously, so that no count slips in between.
-    for (const [key, row] of this.rows) {
-      if (key.startsWith(month)) loaded.set(key, row);
-      else if (this.pending.holds(key) || this.unfolded.has(key)) this.leaving.add(key);
-      else this.rows.delete(key);
-    }
+    for (const [key, row] of this.rows) if (key.startsWith(month)) loaded.set(key, row);
+    this.letGoOfOtherMonths(month);
     for (const [key, row] of loaded) this.rows.set(key, row);
     this.month = month;
     Object.assign(this.monthTotal, emptyUsage());
@@ -120,12 +117,18 @@ export class Meter implements Service, CommitContributor {
    * a batch holding it is synced, so a failed batch at the turn of the month loses no counts.
    */
   private rollMonth(month: string): void {
+    this.letGoOfOtherMonths(month);
+    this.month = month;
+    Object.assign(this.monthTotal, emptyUsage());
+  }
+
+  /** Rows of months other than `month` stay in memory (as leaving) only until they are written. */
+  private letGoOfOtherMonths(month: string): void {
     for (const key of this.rows.keys()) {
+      if (key.startsWith(month)) continue;
       if (this.pending.holds(key) || this.unfolded.has(key)) this.leaving.add(key);
       else this.rows.delete(key);
     }
-    this.month = month;
-    Object.assign(this.monthTotal, emptyUsage());
   }
 
   pendingOps(): BatchOp[] {
