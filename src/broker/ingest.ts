@@ -1,5 +1,3 @@
-import type { BatchOp } from '../store/group-commit.js';
-
 /** A device message the broker has authorized (ACL, limits, quota) and is about to acknowledge. */
 export interface AcceptedMessage {
   deviceId: string;
@@ -11,14 +9,14 @@ export interface AcceptedMessage {
 }
 
 /**
- * Where accepted device messages go durably before the device gets its PUBACK. The broker writes
- * each sink's operations, with the usage counters, in one group commit (src/store/group-commit.ts);
- * only then does aedes acknowledge the message. The uplink's outbox is a sink: it returns no
- * operations but contributes everything staged since the last batch as one record (a
- * CommitContributor), and learns of a failed batch from the group commit.
- * `stage` is synchronous so that the order of messages from one device is the order they are staged in.
+ * Where accepted device messages go durably before the device gets its PUBACK. A sink keeps what it
+ * is given and contributes it to the broker's next group commit (it is a CommitContributor of
+ * src/store/group-commit.ts, which also tells it of a failed batch); the commit carries the usage
+ * counters too, and only once it is synced does the device get its PUBACK. The uplink's outbox is a
+ * sink. `stage` is synchronous so that the order of messages from one device is the order they are
+ * staged in.
  */
 export interface IngestSink {
   readonly name: string;
-  stage(message: AcceptedMessage): BatchOp[];
+  stage(message: AcceptedMessage): void;
 }

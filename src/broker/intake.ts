@@ -4,7 +4,7 @@ import type { Meter } from '../metering/meter.js';
 import type { Presence } from '../devices/presence.js';
 import type { MessageRates } from '../metering/rates.js';
 import type { Admission } from '../health/admission.js';
-import type { BatchOp, GroupCommit } from '../store/group-commit.js';
+import type { GroupCommit } from '../store/group-commit.js';
 import { overQuota } from '../metering/quota.js';
 import { GatewayError } from '../errors.js';
 import type { AcceptedMessage, IngestSink } from './ingest.js';
@@ -67,9 +67,8 @@ export class Intake {
     meter.count(deviceId, 'in', payload.length);
     this.deps.rates.record('in', payload.length);
     const message: AcceptedMessage = { deviceId, topic, payload, qos, receivedAt: Date.now() };
-    let ops: BatchOp[];
     try {
-      ops = this.stage(message);
+      for (const sink of this.deps.sinks) sink.stage(message);
     } catch (err) {
       this.deps.log.error({ event: 'ingest_stage_failed', device_id: deviceId, err }, 'an ingest sink failed to stage a message');
       done(new GatewayError('internal', 'could not store the message', { cause: err }));
@@ -78,12 +77,12 @@ export class Intake {
     if (qos === 0) {
       // Nothing to wait for: written with the next batch, or within SOFT_COMMIT_DELAY_MS; the
       // counters ride along with it or with the periodic flush.
-      if (this.deps.sinks.length > 0) commits.commitSoon(ops, (err: unknown) => this.commitFailed(message, err));
+      if (this.deps.sinks.length > 0) commits.commitSoon([], (err: unknown) => this.commitFailed(message, err));
       done(null);
       return;
     }
     // Even with no sink the commit is needed: it carries the counters of the message being acknowledged.
-    const durable = commits.commit(ops);
+    const durable = commits.commit([]);
     if (qos === 1 && ackHold) {
       ackHold(durable);
       durable.catch((err: unknown) => this.commitFailed(message, err));
@@ -94,15 +93,6 @@ export class Intake {
       this.commitFailed(message, err);
       done(new GatewayError('internal', 'could not store the message', { cause: err }));
     });
-  }
-
-  private stage(message: AcceptedMessage): BatchOp[] {
-    const sinks = this.deps.sinks;
-    if (sinks.length === 0) return [];
-    if (sinks.length === 1) return (sinks[0] as IngestSink).stage(message);
-    const ops: BatchOp[] = [];
-    for (const sink of sinks) for (const op of sink.stage(message)) ops.push(op);
-    return ops;
   }
 
   private commitFailed(message: AcceptedMessage, err: unknown): void {

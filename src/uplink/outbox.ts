@@ -129,8 +129,11 @@ export class Outbox implements Service, IngestSink, CommitContributor {
   private staged: Buffer[] = [];
   private stagedFirst = 0;
   private stagedBytes = 0;
-  /** The record in the group commit being written, for the accounting if that commit fails. */
-  private inFlight = { count: 0, bytes: 0 };
+  /**
+   * Bytes of the record in the group commit being written, for the accounting if that commit fails
+   * (its entries are those after committedUpToSeq up to inFlightUpTo).
+   */
+  private inFlightBytes = 0;
   /** Records that start below this sequence number have been deleted (the lower bound of the next clear). */
   private clearedBelow = 0;
   private readonly droppedBy = new Map<string, number>();
@@ -206,7 +209,7 @@ export class Outbox implements Service, IngestSink, CommitContributor {
 
   // ---- the IngestSink: the broker's hot path, synchronous and allocation-light --------------------
 
-  stage(msg: AcceptedMessage): BatchOp[] {
+  stage(msg: AcceptedMessage): void {
     const seq = this.nextSeq++;
     const deviceSeq = (this.deviceSeq.get(msg.deviceId) ?? 0) + 1;
     this.deviceSeq.set(msg.deviceId, deviceSeq);
@@ -228,7 +231,6 @@ export class Outbox implements Service, IngestSink, CommitContributor {
     this.staged.push(value);
     this.stagedBytes += size;
     // The entry goes to disk in the group commit's next batch, as part of one record (pendingOps).
-    return [];
   }
 
   /**
@@ -239,7 +241,7 @@ export class Outbox implements Service, IngestSink, CommitContributor {
   pendingOps(): BatchOp[] {
     this.inFlightUpTo = this.nextSeq - 1;
     const ops = this.seqPending.take().map((device) => ({ type: 'put', sublevel: this.st, key: ST.seq + device, value: this.seqReserved.get(device) }) as unknown as BatchOp);
-    this.inFlight = { count: this.staged.length, bytes: this.stagedBytes };
+    this.inFlightBytes = this.stagedBytes;
     if (this.staged.length > 0) {
       ops.push({ type: 'put', sublevel: this.out, key: seqKey(this.stagedFirst), value: encodeRecord(this.staged) } as unknown as BatchOp);
       this.staged = [];
@@ -255,16 +257,16 @@ export class Outbox implements Service, IngestSink, CommitContributor {
    */
   commitFailed(): void {
     this.seqPending.restore();
-    this.countN = Math.max(0, this.countN - this.inFlight.count);
-    this.bytesN = Math.max(0, this.bytesN - this.inFlight.bytes);
-    this.inFlight = { count: 0, bytes: 0 };
+    this.countN = Math.max(0, this.countN - (this.inFlightUpTo - this.committedUpToSeq));
+    this.bytesN = Math.max(0, this.bytesN - this.inFlightBytes);
+    this.inFlightBytes = 0;
     this.recent.dropRange(this.committedUpToSeq, this.inFlightUpTo);
     this.committedUpToSeq = this.inFlightUpTo;
     this.events.emit('committed');
   }
 
   committed(): void {
-    this.inFlight = { count: 0, bytes: 0 };
+    this.inFlightBytes = 0;
     if (this.inFlightUpTo === this.committedUpToSeq) return;
     this.committedUpToSeq = this.inFlightUpTo;
     this.events.emit('committed');
