@@ -5,7 +5,7 @@
  * are printed and kept in the report. `--keep-profile DIR` keeps the .cpuprofile (open it in Chrome
  * DevTools → Performance, or speedscope).
  */
-import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Ctx } from '../lib/context.js';
 import { devices, gatewayTarget, newCloud, newGateway, type BenchEnv } from '../lib/env.js';
@@ -47,7 +47,10 @@ export async function profileGateway(ctx: Ctx, env: BenchEnv): Promise<void> {
     const dest = path.resolve(process.argv[keep + 1] as string);
     mkdirSync(dest, { recursive: true });
     copyFileSync(path.join(dir, file), path.join(dest, file));
-    ctx.log(`  kept ${path.join(dest, file)}`);
+    // The measured windows, to cut the kept profile the same way (bench/lib/cpuprofile.ts sliceProfile).
+    const windows = runs.map(({ title, result }) => ({ title, fromUs: result.windowStartUs, toUs: result.windowEndUs, msgPerS: result.rate }));
+    writeFileSync(path.join(dest, `${file}.windows.json`), JSON.stringify(windows, null, 2));
+    ctx.log(`  kept ${path.join(dest, file)} (measured windows in ${file}.windows.json)`);
   }
   const whole = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as CpuProfile;
   const parts: string[] = [];

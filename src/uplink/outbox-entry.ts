@@ -33,10 +33,16 @@ export interface OutboxEntry {
   payload: Buffer;
 }
 
-/** The part of the topic that is stored: the suffix when the topic is the device's own. */
+const DEVICES = 'devices/';
+
+/**
+ * The part of the topic that is stored: the suffix when the topic is the device's own. Compared in
+ * place, without building `devices/{id}/` for every message (this runs once per accepted message).
+ */
 function storedTopic(deviceId: string, topic: string): { flags: number; text: string } {
-  const prefix = `devices/${deviceId}/`;
-  return topic.startsWith(prefix) ? { flags: FLAG_DEVICE_TOPIC, text: topic.slice(prefix.length) } : { flags: 0, text: topic };
+  const slash = DEVICES.length + deviceId.length;
+  const own = topic.length > slash && topic.charCodeAt(slash) === 0x2f && topic.startsWith(DEVICES) && topic.startsWith(deviceId, DEVICES.length);
+  return own ? { flags: FLAG_DEVICE_TOPIC, text: topic.slice(slash + 1) } : { flags: 0, text: topic };
 }
 
 /** Encoded size of an entry, without encoding it (the outbox's byte accounting). */
