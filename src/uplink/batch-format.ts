@@ -69,50 +69,85 @@ function isEmbeddable(payload: Buffer): boolean {
 }
 
 /**
- * Per-message strings that repeat: the `{"device_id":…,"topic":…` opening per device and topic, and
- * the ISO time of the last receive millisecond (a batch's messages share few of them). Cleared when
- * full, so a stream of made-up topics cannot grow it.
+ * Per-message bytes that repeat: the `{"device_id":…,"topic":…,"received_at":"` opening per device and
+ * topic, and the ISO time of the last receive millisecond (a batch's messages share few of them).
+ * Cleared when full, so a stream of made-up topics cannot grow it.
  */
 /** Keyed by topic (a device's topics name the device), checked against the device id. */
-const MESSAGE_HEADS = new Map<string, { deviceId: string; head: string }>();
+const MESSAGE_HEADS = new Map<string, { deviceId: string; head: Buffer }>();
 const MAX_MESSAGE_HEADS = 4096;
 let isoAt = -1;
-let isoText = '';
+let isoBytes = Buffer.alloc(0);
 
-function messageHead(deviceId: string, topic: string): string {
+function messageHead(deviceId: string, topic: string): Buffer {
   const cached = MESSAGE_HEADS.get(topic);
   if (cached !== undefined && cached.deviceId === deviceId) return cached.head;
   if (MESSAGE_HEADS.size >= MAX_MESSAGE_HEADS) MESSAGE_HEADS.clear();
-  const head = `{"device_id":${JSON.stringify(deviceId)},"topic":${JSON.stringify(topic)},"received_at":"`;
+  const head = Buffer.from(`{"device_id":${JSON.stringify(deviceId)},"topic":${JSON.stringify(topic)},"received_at":"`);
   MESSAGE_HEADS.set(topic, { deviceId, head });
   return head;
 }
 
-function isoTime(ms: number): string {
-  if (ms !== isoAt) { isoAt = ms; isoText = new Date(ms).toISOString(); }
-  return isoText;
+function isoTime(ms: number): Buffer {
+  if (ms !== isoAt) { isoAt = ms; isoBytes = Buffer.from(new Date(ms).toISOString(), 'latin1'); }
+  return isoBytes;
 }
 
-/** One message of a batch: JSON text before the payload, the payload (bytes or base64), and the close. */
-interface MessagePiece { before: string; beforeBytes: number; payload: Buffer | string; after: string }
+const SEQ = Buffer.from('","seq":');
+const PAYLOAD = Buffer.from(',"payload":');
+const PAYLOAD_BASE64 = Buffer.from(',"payload_base64":"');
+const CLOSE = Buffer.from('}');
+const CLOSE_BASE64 = Buffer.from('"}');
 
-function messagePiece(e: StoredEntry): MessagePiece {
-  const verbatim = isEmbeddable(e.payload);
-  const before = `${messageHead(e.deviceId, e.topic)}${isoTime(e.receivedAt)}","seq":${e.deviceSeq},${verbatim ? '"payload":' : '"payload_base64":"'}`;
-  return verbatim
-    ? { before, beforeBytes: Buffer.byteLength(before), payload: e.payload, after: '}' }
-    : { before, beforeBytes: Buffer.byteLength(before), payload: e.payload.toString('base64'), after: '"}' };
+function decimalLength(n: number): number {
+  let digits = 1;
+  for (let v = n; v >= 10; v = Math.floor(v / 10)) digits += 1;
+  return digits;
 }
 
-function pieceBytes(p: MessagePiece): number {
-  return p.beforeBytes + p.payload.length + p.after.length;
+/** Writes the non-negative integer `n` in decimal at `at`; returns the offset after it. */
+function writeDecimal(buf: Buffer, at: number, n: number): number {
+  const end = at + decimalLength(n);
+  let v = n;
+  for (let i = end - 1; i >= at; i--) { buf[i] = 0x30 + (v % 10); v = Math.floor(v / 10); }
+  return end;
+}
+
+/** One message of a batch: where its parts come from, measured before anything is written. */
+interface MessageParts { head: Buffer; time: Buffer; verbatim: boolean }
+
+function messageParts(e: StoredEntry): MessageParts {
+  return { head: messageHead(e.deviceId, e.topic), time: isoTime(e.receivedAt), verbatim: isEmbeddable(e.payload) };
+}
+
+function messageBytes(e: StoredEntry, p: MessageParts): number {
+  const fixed = p.head.length + p.time.length + SEQ.length + decimalLength(e.deviceSeq);
+  return p.verbatim
+    ? fixed + PAYLOAD.length + e.payload.length + CLOSE.length
+    : fixed + PAYLOAD_BASE64.length + 4 * Math.ceil(e.payload.length / 3) + CLOSE_BASE64.length;
+}
+
+function writeMessage(json: Buffer, at: number, e: StoredEntry, p: MessageParts): number {
+  let to = at + p.head.copy(json, at);
+  to += p.time.copy(json, to);
+  to += SEQ.copy(json, to);
+  to = writeDecimal(json, to, e.deviceSeq);
+  if (p.verbatim) {
+    to += PAYLOAD.copy(json, to);
+    to += e.payload.copy(json, to);
+    return to + CLOSE.copy(json, to);
+  }
+  to += PAYLOAD_BASE64.copy(json, to);
+  to += json.write(e.payload.toString('base64'), to, 'latin1');
+  return to + CLOSE_BASE64.copy(json, to);
 }
 
 /**
  * Encodes as many of `entries` (from the front, in order) as fit the limits into one batch document.
  * The size is exact: the uncompressed document is at most `limits.maxBytes`, so the published bytes
- * are too (gzip is used only when it is smaller). The document is written straight into one buffer,
- * payloads copied as bytes: no string per payload, no joined string to encode again.
+ * are too (gzip is used only when it is smaller). Two passes: the first measures every message from
+ * cached byte pieces, the second writes them straight into one buffer of that size, payloads copied as
+ * bytes: no string per message or payload, no joined string to encode again.
  */
 export function encodeBatch(entries: readonly StoredEntry[], ctx: BatchContext, limits: BatchLimits): EncodedBatch | undefined {
   const first = entries[0];
@@ -121,31 +156,29 @@ export function encodeBatch(entries: readonly StoredEntry[], ctx: BatchContext, 
   const head = `{"v":${BATCH_FORMAT},"gateway_id":${JSON.stringify(ctx.gatewayId)},"outbox_id":${JSON.stringify(ctx.outboxId)},"batch_id":${JSON.stringify(id)},"sent_at":"${new Date(ctx.sentAt ?? Date.now()).toISOString()}","messages":[`;
   const tail = ']}';
   let size = Buffer.byteLength(head) + tail.length;
-  const pieces: MessagePiece[] = [];
+  const parts: MessageParts[] = [];
   let full = false;
   for (const e of entries) {
-    if (pieces.length >= limits.maxMessages) { full = true; break; }
-    const piece = messagePiece(e);
-    const add = pieceBytes(piece) + (pieces.length > 0 ? 1 : 0);
+    if (parts.length >= limits.maxMessages) { full = true; break; }
+    const p = messageParts(e);
+    const add = messageBytes(e, p) + (parts.length > 0 ? 1 : 0);
     if (size + add > limits.maxBytes) {
-      if (pieces.length === 0) return { kind: 'too_large', entry: e };
+      if (parts.length === 0) return { kind: 'too_large', entry: e };
       full = true;
       break;
     }
-    pieces.push(piece);
+    parts.push(p);
     size += add;
   }
-  if (pieces.length === limits.maxMessages) full = true;
+  if (parts.length === limits.maxMessages) full = true;
   const json = Buffer.allocUnsafe(size);
   let at = json.write(head, 0, 'utf8');
-  pieces.forEach((p, i) => {
-    if (i > 0) at = json.writeUInt8(0x2c, at); // ,
-    at += json.write(p.before, at, 'utf8');
-    at += typeof p.payload === 'string' ? json.write(p.payload, at, 'latin1') : p.payload.copy(json, at);
-    at += json.write(p.after, at, 'latin1');
+  parts.forEach((p, i) => {
+    if (i > 0) json[at++] = 0x2c; // ,
+    at = writeMessage(json, at, entries[i] as StoredEntry, p);
   });
   at += json.write(tail, at, 'latin1');
-  return { kind: 'batch', batchId: id, json: at === size ? json : json.subarray(0, at), taken: pieces.length, full };
+  return { kind: 'batch', batchId: id, json: at === size ? json : json.subarray(0, at), taken: parts.length, full };
 }
 
 /** gzip when enabled and it pays (the result is smaller); otherwise the JSON as it is. */

@@ -43,6 +43,18 @@ t.test('a batch decodes back to its messages (JSON verbatim, anything else base6
   t.same(raw.messages[0]?.payload, JSON.parse(telemetry(1).toString()), 'a JSON payload is embedded as JSON, not as a string');
 });
 
+t.test('per-device sequence numbers of any width, device ids and topics that need escaping', async (t) => {
+  const odd = 'dev "quoted" \\ ünï';
+  const entries = [0, 9, 10, 99_999, 281_474_976_710_655].map((deviceSeq, i) => ({ ...entry(i + 1, telemetry(i)), deviceSeq }));
+  entries.push({ ...entry(6, Buffer.from('x')), deviceId: odd, topic: 'site/"a"/b', deviceSeq: 7 });
+  const enc = encodeBatch(entries, ctx, { maxMessages: 100, maxBytes: 1_000_000 });
+  if (enc?.kind !== 'batch') throw new Error('expected a batch');
+  const raw = JSON.parse(enc.json.toString()) as { messages: Array<{ seq: number; device_id: string; topic: string }> };
+  t.same(raw.messages.map((m) => m.seq), [0, 9, 10, 99_999, 281_474_976_710_655, 7], 'written digit by digit, exactly');
+  t.equal(raw.messages[5]?.device_id, odd);
+  t.equal(raw.messages[5]?.topic, 'site/"a"/b');
+});
+
 t.test('the size cap holds exactly, envelope included, and the count cap too', async (t) => {
   const entries = Array.from({ length: 300 }, (_, i) => entry(i + 1, telemetry(i)));
   for (const maxBytes of [450, 1000, 5000, 20_000]) {
