@@ -1,4 +1,5 @@
 import { X509Certificate } from 'node:crypto';
+import { writeToStream } from 'mqtt-packet';
 import type { GatewayConfig } from './config/schema.js';
 import type { Logger } from './log.js';
 import type { Service } from './lifecycle.js';
@@ -34,6 +35,12 @@ import { eventsRouter } from './api/routes/events.js';
 import { dashboardRouter, loadDashboard } from './api/routes/dashboard.js';
 import { MdnsDiscovery } from './discovery/mdns.js';
 import { announcedServices } from './discovery/records.js';
+
+// mqtt-packet (aedes' and the uplink's packet writer) by default builds a 2-byte Buffer for each of
+// the 65,536 packet ids and lengths on the first packet written and keeps them for good: ~6.5 MB of
+// heap, a tenth of a Pi gateway's idle footprint. Writing the two bytes per packet instead costs
+// about 0.2 µs a packet. Process-wide, so set once here, before any packet is written.
+writeToStream.cacheNumbers = false;
 
 /**
  * The composition root: builds every service, starts them in order and stops them in reverse.
@@ -91,7 +98,8 @@ export class Gateway {
     this.commits = new GroupCommit(this.store.raw);
     this.apiKeys = new ApiKeys({ store: this.store, dataDir: config.data_dir, log });
     this.registry = new DeviceRegistry({ store: this.store, maxDevices: config.quota.max_devices });
-    this.meter = new Meter({ store: this.store, timeZone: config.gateway.timezone, now });
+    // The meter gets the real clock as undefined: its per-message path then skips making a Date.
+    this.meter = new Meter({ store: this.store, timeZone: config.gateway.timezone, ...(opts.now ? { now: opts.now } : {}) });
     this.commits.addContributor(this.meter);
     this.health = new HealthMonitor({
       log, dataDir: config.data_dir, name: config.gateway.name, version: VERSION, startedAt: this.startedAt, settings: config.health,
