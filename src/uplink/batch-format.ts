@@ -1,11 +1,8 @@
 import { isUtf8 } from 'node:buffer';
-import { promisify } from 'node:util';
-import { gzip as gzipCallback } from 'node:zlib';
 import type { StoredEntry } from './outbox.js';
 import { seqKey } from './outbox-key.js';
 import { isJsonText } from './json-check.js';
-
-const gzip = promisify(gzipCallback);
+import type { GzipStream } from './gzip-stream.js';
 
 /**
  * The batch format, version 1 (docs/UPLINK.md "Batch format" is the reference for cloud consumers):
@@ -181,9 +178,9 @@ export function encodeBatch(entries: readonly StoredEntry[], ctx: BatchContext, 
   return { kind: 'batch', batchId: id, json: at === size ? json : json.subarray(0, at), taken: parts.length, full };
 }
 
-/** gzip when enabled and it pays (the result is smaller); otherwise the JSON as it is. */
-export async function compressIfPays(json: Buffer, enabled: boolean): Promise<Buffer> {
-  if (!enabled || json.length < GZIP_MIN_BYTES) return json;
-  const packed = await gzip(json, { level: GZIP_LEVEL });
+/** gzip when enabled (a compressor is given) and it pays (the result is smaller); otherwise the JSON as it is. */
+export async function compressIfPays(json: Buffer, gzip: GzipStream | undefined): Promise<Buffer> {
+  if (!gzip || json.length < GZIP_MIN_BYTES) return json;
+  const packed = await gzip.compress(json);
   return packed.length < json.length ? packed : json;
 }

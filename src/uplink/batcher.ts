@@ -1,6 +1,7 @@
 import { TokenBucket } from '../auth/token-bucket.js';
 import type { Logger } from '../log.js';
-import { compressIfPays, encodeBatch, payloadLimit } from './batch-format.js';
+import { compressIfPays, encodeBatch, GZIP_LEVEL, payloadLimit } from './batch-format.js';
+import { GzipStream } from './gzip-stream.js';
 import type { Link } from './bridge.js';
 import type { DropReason } from './drop-log.js';
 import type { Outbox, StoredEntry } from './outbox.js';
@@ -83,8 +84,10 @@ export class Batcher {
   private readonly unsubscribe: () => void;
   private readonly unsubscribeCommitted: () => void;
   readonly counters = { batches: 0, messages: 0, payloadBytes: 0 };
+  private readonly gzip: GzipStream | undefined;
 
   constructor(private readonly opts: BatcherOptions) {
+    this.gzip = opts.gzip ? new GzipStream(GZIP_LEVEL) : undefined;
     this.bucket = opts.rateLimit > 0 ? new TokenBucket(opts.rateLimit, Math.max(1, Math.ceil(opts.rateLimit * BURST_SECONDS))) : undefined;
     this.unsubscribe = opts.outbox.onStaged((_seq, size, receivedAt) => this.onStaged(size, receivedAt));
     this.unsubscribeCommitted = opts.outbox.events.on('committed', () => { if (this.link && this.blocked === 'commit') this.kick(); });
@@ -136,6 +139,7 @@ export class Batcher {
     this.unsubscribeCommitted();
     this.offline();
     this.blocked = 'draining';
+    this.gzip?.close();
   }
 
   get inflightCount(): number { return this.inflight.length; }
@@ -277,7 +281,7 @@ export class Batcher {
       const next = (taken[taken.length - 1] as StoredEntry).seq + 1;
       this.prefetch = { from: next, entries: o.outbox.read(next, o.maxMessages).catch(() => undefined) };
     }
-    const payload = await compressIfPays(encoded.json, o.gzip);
+    const payload = await compressIfPays(encoded.json, this.gzip);
     return [{ entries: taken, topic: o.batchTopic, payload, acked: false }];
   }
 

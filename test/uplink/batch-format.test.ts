@@ -1,5 +1,6 @@
 import t from 'tap';
-import { compressIfPays, encodeBatch, payloadLimit } from '../../src/uplink/batch-format.js';
+import { compressIfPays, encodeBatch, GZIP_LEVEL, payloadLimit } from '../../src/uplink/batch-format.js';
+import { GzipStream } from '../../src/uplink/gzip-stream.js';
 import type { StoredEntry } from '../../src/uplink/outbox.js';
 import { decodeBatch } from './helpers/decode.js';
 import { telemetry as sample } from './helpers/devices.js';
@@ -75,20 +76,22 @@ t.test('the size cap holds exactly, envelope included, and the count cap too', a
 });
 
 t.test('gzip is used when it pays and is recognisable by its first bytes', async (t) => {
+  const gzip = new GzipStream(GZIP_LEVEL);
+  t.teardown(() => gzip.close());
   const entries = Array.from({ length: 200 }, (_, i) => entry(i + 1, telemetry(i)));
   const enc = encodeBatch(entries, ctx, { maxMessages: 500, maxBytes: 1_000_000 });
   if (enc?.kind !== 'batch') throw new Error('expected a batch');
-  const packed = await compressIfPays(enc.json, true);
+  const packed = await compressIfPays(enc.json, gzip);
   t.same([packed[0], packed[1]], [0x1f, 0x8b], 'gzip magic');
   t.ok(packed.length < enc.json.length / 5, `JSON telemetry compresses well (${enc.json.length} → ${packed.length} bytes)`);
   t.same(decodeBatch(packed).messages, decodeBatch(enc.json).messages, 'decodes to the same messages');
-  t.equal(await compressIfPays(enc.json, false), enc.json, 'gzip off: JSON as it is');
+  t.equal(await compressIfPays(enc.json, undefined), enc.json, 'gzip off: JSON as it is');
 
   const random = Array.from({ length: 20 }, (_, i) => entry(i + 1, Buffer.from(Array.from({ length: 300 }, () => Math.floor(Math.random() * 256)))));
   const noisy = encodeBatch(random, ctx, { maxMessages: 500, maxBytes: 1_000_000 });
   if (noisy?.kind !== 'batch') throw new Error('expected a batch');
-  const noisyOut = await compressIfPays(noisy.json, true);
+  const noisyOut = await compressIfPays(noisy.json, gzip);
   t.ok(noisyOut.length <= noisy.json.length, 'never larger than the JSON');
   const tiny = Buffer.from('{"v":1}');
-  t.equal(await compressIfPays(tiny, true), tiny, 'a tiny document is not worth compressing');
+  t.equal(await compressIfPays(tiny, gzip), tiny, 'a tiny document is not worth compressing');
 });
