@@ -51,22 +51,36 @@ export function encodedEntrySize(deviceId: string, topic: string, payloadBytes: 
   return HEADER_BYTES + Buffer.byteLength(deviceId) + 2 + Buffer.byteLength(text) + payloadBytes;
 }
 
-export function encodeEntry(e: OutboxEntry): Buffer {
+/** How an entry will be laid out: measured once, then written (encodeEntry, RecordBuilder). */
+export interface EntryLayout { flags: number; text: string; idBytes: number; textBytes: number; bytes: number }
+
+export function entryLayout(e: OutboxEntry): EntryLayout {
   const { flags, text } = storedTopic(e.deviceId, e.topic);
   const idBytes = Buffer.byteLength(e.deviceId);
-  const topicBytes = Buffer.byteLength(text);
+  const textBytes = Buffer.byteLength(text);
   if (idBytes > MAX_DEVICE_ID_BYTES) throw new RangeError(`device id longer than ${MAX_DEVICE_ID_BYTES} bytes`);
-  if (topicBytes > MAX_TOPIC_BYTES) throw new RangeError(`topic longer than ${MAX_TOPIC_BYTES} bytes`);
-  const buf = Buffer.allocUnsafe(HEADER_BYTES + idBytes + 2 + topicBytes + e.payload.length);
-  buf[0] = ENTRY_FORMAT;
-  buf[1] = flags;
-  buf.writeUIntBE(e.receivedAt, 2, 6);
-  buf.writeUIntBE(e.deviceSeq, 8, 6);
-  buf[14] = idBytes;
-  let at = HEADER_BYTES + buf.write(e.deviceId, HEADER_BYTES, 'utf8');
-  at = buf.writeUInt16BE(topicBytes, at);
-  at += buf.write(text, at, 'utf8');
-  e.payload.copy(buf, at);
+  if (textBytes > MAX_TOPIC_BYTES) throw new RangeError(`topic longer than ${MAX_TOPIC_BYTES} bytes`);
+  return { flags, text, idBytes, textBytes, bytes: HEADER_BYTES + idBytes + 2 + textBytes + e.payload.length };
+}
+
+/** Writes the entry at `at` (`layout.bytes` of room); returns where its payload starts. */
+export function writeEntry(buf: Buffer, at: number, e: OutboxEntry, layout: EntryLayout): number {
+  buf[at] = ENTRY_FORMAT;
+  buf[at + 1] = layout.flags;
+  buf.writeUIntBE(e.receivedAt, at + 2, 6);
+  buf.writeUIntBE(e.deviceSeq, at + 8, 6);
+  buf[at + 14] = layout.idBytes;
+  let to = at + HEADER_BYTES + buf.write(e.deviceId, at + HEADER_BYTES, 'utf8');
+  to = buf.writeUInt16BE(layout.textBytes, to);
+  to += buf.write(layout.text, to, 'utf8');
+  buf.set(e.payload, to);
+  return to;
+}
+
+export function encodeEntry(e: OutboxEntry): Buffer {
+  const layout = entryLayout(e);
+  const buf = Buffer.allocUnsafe(layout.bytes);
+  writeEntry(buf, 0, e, layout);
   return buf;
 }
 

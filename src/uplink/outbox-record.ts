@@ -16,8 +16,9 @@ import { ENTRY_FORMAT } from './outbox-entry.js';
  */
 export const SEGMENT_FORMAT = 2;
 
-const HEADER_BYTES = 5;
-const LENGTH_BYTES = 4;
+export const HEADER_BYTES = 5;
+/** Each entry's length, before it. */
+export const LENGTH_BYTES = 4;
 
 export function encodeRecord(entries: readonly Buffer[]): Buffer {
   let size = HEADER_BYTES;

@@ -6,8 +6,9 @@ import type { Logger } from '../log.js';
 import type { BatchOp, CommitContributor, GroupCommit } from '../store/group-commit.js';
 import { SYNC, type BufferSublevel, type JsonSublevel, type Store } from '../store/store.js';
 import { DropLog, type DropReason } from './drop-log.js';
-import { decodeEntry, encodeEntry, type OutboxEntry } from './outbox-entry.js';
-import { encodeRecord, entriesOf, entryCountOf } from './outbox-record.js';
+import { decodeEntry, type OutboxEntry } from './outbox-entry.js';
+import { entriesOf, entryCountOf } from './outbox-record.js';
+import { RecordBuilder } from './record-builder.js';
 import { KEY_BYTES, parseSeqKey, seqKey } from './outbox-key.js';
 import { RateWindow } from './rate-window.js';
 import { RecentEntries } from './recent-entries.js';
@@ -134,7 +135,7 @@ export class Outbox implements Service, IngestSink, CommitContributor {
   /** What the group commit being written holds: entries staged up to here. */
   private inFlightUpTo = 0;
   /** Entries staged since the group commit last took them: the next record, from `stagedFirst` on. */
-  private staged: Buffer[] = [];
+  private readonly staged = new RecordBuilder();
   private stagedFirst = 0;
   private stagedBytes = 0;
   /**
@@ -220,25 +221,28 @@ export class Outbox implements Service, IngestSink, CommitContributor {
   // ---- the IngestSink: the broker's hot path, synchronous and allocation-light --------------------
 
   stage(msg: AcceptedMessage): void {
-    const seq = this.nextSeq++;
+    const seq = this.nextSeq;
     const deviceSeq = (this.deviceSeq.get(msg.deviceId) ?? 0) + 1;
+    if (this.staged.count === 0) this.stagedFirst = seq;
+    // Written straight into the next record; the payload view is into it, not into the broker's
+    // buffer (which may share a whole socket read). An entry that cannot be stored (an id or topic
+    // too long for its length field) throws here, before any number is used: a record's entries
+    // must have consecutive sequence numbers.
+    const { bytes, payload } = this.staged.append({ deviceId: msg.deviceId, topic: msg.topic, receivedAt: msg.receivedAt, deviceSeq, payload: msg.payload });
+    this.nextSeq = seq + 1;
     this.deviceSeq.set(msg.deviceId, deviceSeq);
     if (deviceSeq > (this.seqReserved.get(msg.deviceId) ?? 0)) {
       this.seqReserved.set(msg.deviceId, deviceSeq + SEQ_RESERVE - 1);
       this.seqPending.mark(msg.deviceId);
     }
-    const value = encodeEntry({ deviceId: msg.deviceId, topic: msg.topic, receivedAt: msg.receivedAt, deviceSeq, payload: msg.payload });
-    const size = KEY_BYTES + value.length;
+    const size = KEY_BYTES + bytes;
     if (this.countN === 0) this.oldestAt = msg.receivedAt;
     this.countN += 1;
     this.bytesN += size;
     this.inflow.add(size);
-    // A view into the stored value, not the broker's buffer (which may share a whole socket read).
-    this.recent.add({ deviceId: msg.deviceId, topic: msg.topic, receivedAt: msg.receivedAt, deviceSeq, payload: value.subarray(value.length - msg.payload.length), seq, size });
+    this.recent.add({ deviceId: msg.deviceId, topic: msg.topic, receivedAt: msg.receivedAt, deviceSeq, payload, seq, size });
     for (const listener of this.stagedListeners) listener(seq, size, msg.receivedAt);
     if (this.opts.maxBytes > 0 && this.bytesN > this.opts.maxBytes) this.enforceByteCap();
-    if (this.staged.length === 0) this.stagedFirst = seq;
-    this.staged.push(value);
     this.stagedBytes += size;
     // The entry goes to disk in the group commit's next batch, as part of one record (pendingOps).
   }
@@ -253,10 +257,10 @@ export class Outbox implements Service, IngestSink, CommitContributor {
     const ops = this.seqPending.take().map((device) => ({ type: 'put', sublevel: this.st, key: ST.seq + device, value: this.seqReserved.get(device) }) as unknown as BatchOp);
     this.inFlightBytes = this.stagedBytes;
     this.inFlightRecord = undefined;
-    if (this.staged.length > 0) {
+    const record = this.staged.take();
+    if (record) {
       this.inFlightRecord = this.stagedFirst;
-      ops.push({ type: 'put', sublevel: this.out, key: seqKey(this.stagedFirst), value: encodeRecord(this.staged) } as unknown as BatchOp);
-      this.staged = [];
+      ops.push({ type: 'put', sublevel: this.out, key: seqKey(this.stagedFirst), value: record } as unknown as BatchOp);
       this.stagedBytes = 0;
     }
     return ops;
