@@ -1,5 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { Aedes, type Client } from 'aedes';
 import type { GatewayConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
@@ -22,9 +23,9 @@ import { Intake } from './intake.js';
 import { RateLimiter } from './rate-limiter.js';
 import { Connections } from './connections.js';
 import { MqttListeners } from './listeners.js';
-import { guardPacketSize } from './packet-size.js';
+import { packetSizeGuard } from './packet-size.js';
 import { coalesceWrites } from './write-coalescing.js';
-import { capUnsentBytes } from './slow-consumer.js';
+import { unsentByteCap } from './slow-consumer.js';
 import { DeviceConfigs } from './device-config.js';
 import { removeSession } from './session.js';
 import { deviceTopic, type DEVICE_SUBSCRIBE_SUFFIXES } from './topics.js';
@@ -155,27 +156,33 @@ export class BrokerService implements Service {
     this.watch(aedes, hooks);
 
     const maxRemaining = Math.min(MQTT_MAX_REMAINING_LENGTH, mqtt.max_message_bytes + PACKET_OVERHEAD_BYTES);
+    const unsentLimit = Math.max(MAX_UNSENT_BYTES, 2 * maxRemaining);
+    // Made once for every connection: each finds its aedes client on the socket (aedes sets `conn.client`).
+    const capUnsent = unsentByteCap(unsentLimit, (socket, unsent) => {
+      const client = clientOf(socket);
+      log.warn({ event: 'mqtt_slow_consumer', client_id: client?.id, address: remoteAddress(socket), unsent_bytes: unsent },
+        `disconnected ${client?.id ?? 'a client'}: it left more than ${unsentLimit} bytes unread`);
+    });
+    const guardSize = packetSizeGuard(maxRemaining, (socket, { announcedBytes, problem }) => {
+      const client = clientOf(socket);
+      // Synchronously, so that aedes handles nothing of the chunk that carried the refused packet.
+      client?.close();
+      if (problem !== undefined) {
+        log.info({ event: 'mqtt_packet_malformed', client_id: client?.id, address: remoteAddress(socket), problem }, `malformed MQTT packet (${problem}): connection closed`);
+        return;
+      }
+      const principal = client ? hooks.sessionOf(client)?.principal : undefined;
+      if (principal?.kind === 'device') meter.count(principal.deviceId, 'rejected', 0);
+      log.warn({ event: 'mqtt_packet_too_large', client_id: client?.id, address: remoteAddress(socket), bytes: announcedBytes, limit: mqtt.max_message_bytes },
+        `refused a ${announcedBytes}-byte MQTT packet (limit ${mqtt.max_message_bytes} bytes): connection closed before reading it`);
+    });
     this.listeners = new MqttListeners({
       mqtt, tls: this.deps.tls, log,
       handle: (socket: Socket) => {
         coalesceWrites(socket);
-        const client = aedes.handle(socket);
-        capUnsentBytes(socket, Math.max(MAX_UNSENT_BYTES, 2 * maxRemaining), (unsent) => {
-          log.warn({ event: 'mqtt_slow_consumer', client_id: client.id, address: socket.remoteAddress, unsent_bytes: unsent },
-            `disconnected ${client.id ?? 'a client'}: it left more than ${Math.max(MAX_UNSENT_BYTES, 2 * maxRemaining)} bytes unread`);
-        });
-        guardPacketSize(socket, maxRemaining, ({ announcedBytes, problem }) => {
-          // Synchronously, so that aedes handles nothing of the chunk that carried the refused packet.
-          client.close();
-          if (problem !== undefined) {
-            log.info({ event: 'mqtt_packet_malformed', client_id: client.id, address: socket.remoteAddress, problem }, `malformed MQTT packet (${problem}): connection closed`);
-            return;
-          }
-          const principal = hooks.sessionOf(client)?.principal;
-          if (principal?.kind === 'device') meter.count(principal.deviceId, 'rejected', 0);
-          log.warn({ event: 'mqtt_packet_too_large', client_id: client.id, address: socket.remoteAddress, bytes: announcedBytes, limit: mqtt.max_message_bytes },
-            `refused a ${announcedBytes}-byte MQTT packet (limit ${mqtt.max_message_bytes} bytes): connection closed before reading it`);
-        });
+        aedes.handle(socket);
+        capUnsent(socket);
+        guardSize(socket);
       },
     });
     await this.listeners.start();
@@ -294,4 +301,13 @@ export class BrokerService implements Service {
   private flushCounters(): void {
     this.deps.commits.flush().catch((err: unknown) => this.deps.log.error({ event: 'counter_flush_failed', err }, 'writing usage counters failed'));
   }
+}
+
+/** The aedes client of a connection: aedes.handle() sets `conn.client` (its typings do not declare it). */
+function clientOf(socket: Duplex): Client | undefined {
+  return (socket as Duplex & { client?: Client }).client;
+}
+
+function remoteAddress(socket: Duplex): string | undefined {
+  return (socket as Partial<Socket>).remoteAddress;
 }

@@ -14,17 +14,20 @@ import type { AckHold, Done, Intake } from './intake.js';
 import { PubackGate } from './puback-gate.js';
 import type { RateLimiter } from './rate-limiter.js';
 
-/** What the gateway knows about one connection, from CONNECT on. */
+/**
+ * What the gateway knows about one connection, from CONNECT on. Kept small: an idle device's
+ * connection holds it for days, and a gateway holds thousands of them.
+ */
 export interface ClientSession {
   /** Set once authenticate() admitted the connection. */
   principal: MqttPrincipal | undefined;
   /** For a device: the password hash it logged in with (a rotation or a disable makes it stale). */
   passwordHash: string | undefined;
   address: string;
-  keepalive: number;
-  willTopic: string | undefined;
-  /** Topic filters granted, to cap them per client (max_subscriptions_per_client). */
-  subscriptions: Set<string>;
+  /** The CONNECT, from preConnect until authenticate() has read its keepalive and will topic. */
+  connect: ConnectPacket | undefined;
+  /** Topic filters granted, to cap them per client (max_subscriptions_per_client); made at the first. */
+  subscriptions: Set<string> | undefined;
 }
 
 type HookOptions = Required<Pick<AedesOptions, 'preConnect' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward'>>;
@@ -81,20 +84,25 @@ export class BrokerHooks {
       principal: undefined,
       passwordHash: undefined,
       address: (client.conn as Partial<Socket>).remoteAddress ?? '',
-      keepalive: packet.keepalive ?? 0,
-      willTopic: packet.will?.topic,
-      subscriptions: new Set(),
+      connect: packet,
+      subscriptions: undefined,
     });
     callback(null, true);
   }
 
   private authenticate(client: Client, username: string | undefined, password: Buffer | undefined, done: Parameters<HookOptions['authenticate']>[3]): void {
     const session = this.sessions.get(client);
-    if (!session) { done(connackError(new GatewayError('internal', 'no session for this connection')), false); return; }
-    this.deps.authenticator.admit({
-      clientId: client.id, username, password, keepalive: session.keepalive, willTopic: session.willTopic,
+    const connect = session?.connect;
+    if (!session || !connect) { done(connackError(new GatewayError('internal', 'no session for this connection')), false); return; }
+    session.connect = undefined;
+    const attempt = {
+      clientId: client.id, username, password, keepalive: connect.keepalive ?? 0, willTopic: connect.will?.topic,
       address: session.address, closed: () => client.closed,
-    }).then((admitted) => {
+    };
+    // aedes' parser keeps the CONNECT for the connection's life (mqtt-packet's `settings`): without
+    // this, every connection would hold its plaintext password, and the read chunk it is a view of.
+    connect.password = undefined;
+    this.deps.authenticator.admit(attempt).then((admitted) => {
       if (!admitted) { done(connackError(new GatewayError('not_ready', 'the connection closed while waiting')), false); return; }
       session.principal = admitted.principal;
       session.passwordHash = admitted.passwordHash;
@@ -166,20 +174,22 @@ export class BrokerHooks {
       callback(null, null);
       return;
     }
-    if (!session.subscriptions.has(topic) && session.subscriptions.size >= this.deps.mqtt.max_subscriptions_per_client) {
+    const granted = session.subscriptions ??= new Set();
+    if (!granted.has(topic) && granted.size >= this.deps.mqtt.max_subscriptions_per_client) {
       this.deps.log.info({ event: 'mqtt_subscribe_refused', client_id: client.id, topic: topic.slice(0, LOGGED_TOPIC_CHARS), limit: this.deps.mqtt.max_subscriptions_per_client },
         'subscription refused: too many subscriptions (mqtt.max_subscriptions_per_client)');
       callback(null, null);
       return;
     }
-    session.subscriptions.add(topic);
+    granted.add(topic);
     callback(null, sub);
   }
 
   /** aedes reports UNSUBSCRIBEs (and the implicit ones at close) so the cap counts only live filters. */
   unsubscribed(client: Client, topics: readonly string[]): void {
     const session = this.sessions.get(client);
-    if (session) for (const topic of topics) session.subscriptions.delete(topic);
+    const granted = session?.subscriptions;
+    if (granted) for (const topic of topics) granted.delete(topic);
   }
 
   /**

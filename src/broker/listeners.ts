@@ -16,6 +16,7 @@ export class MqttListeners {
   private plainServer: Server | undefined;
   /** Raw sockets not yet closed, so stop() can end those still in a TLS handshake. */
   private readonly sockets = new Set<Socket>();
+  private readonly forget = ((sockets: Set<Socket>) => function forgetSocket(this: Socket): void { sockets.delete(this); })(this.sockets);
 
   constructor(private readonly deps: { mqtt: GatewayConfig['mqtt']; tls: TlsMaterial; log: Logger; handle: (socket: Socket) => void }) {}
 
@@ -70,7 +71,8 @@ export class MqttListeners {
   private async listen(server: Server, port: number, host: string): Promise<void> {
     server.on('connection', (raw: Socket) => {
       this.sockets.add(raw);
-      raw.once('close', () => this.sockets.delete(raw));
+      // One listener function for every socket ('close' comes once): no closure per connection.
+      raw.on('close', this.forget);
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

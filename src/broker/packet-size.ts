@@ -26,7 +26,8 @@ export class PacketSizeGuard {
   private first = 0;
   /** Body bytes a rule asked for: how many are still missing, what has come, and who judges them. */
   private want = 0;
-  private wanted: Buffer[] = [];
+  /** Made only when a rule asks for body bytes: most connections never send a packet that needs it. */
+  private wanted: Buffer[] | undefined;
   private judge: ((bytes: Buffer) => Verdict) | undefined;
   /** The announced length of the packet that broke the limit (for the log). */
   announced = 0;
@@ -50,14 +51,14 @@ export class PacketSizeGuard {
       }
       if (this.want > 0) {
         const n = Math.min(this.want, end - i);
-        this.wanted.push(chunk.subarray(i, i + n));
+        (this.wanted ??= []).push(chunk.subarray(i, i + n));
         this.want -= n;
         this.bodyLeft -= n;
         i += n;
         if (this.want === 0) {
           const judge = this.judge as (bytes: Buffer) => Verdict;
-          const parts = this.wanted;
-          this.wanted = [];
+          const parts = this.wanted ?? [];
+          this.wanted = undefined;
           this.judge = undefined;
           if (!this.follow(judge(parts.length === 1 ? parts[0] as Buffer : Buffer.concat(parts)))) return false;
         }
@@ -109,21 +110,33 @@ export class PacketSizeGuard {
   }
 }
 
+/** Why a connection's packet was refused: its announced length, and the structure rule it broke (none for the size limit). */
+export interface Refusal { announcedBytes: number; problem: string | undefined }
+
 /**
- * Watches what aedes reads from `socket` and refuses the connection when a packet is too large or
- * malformed (`onRefused` closes it, see broker.ts). Call it after `aedes.handle(socket)`: aedes reads
- * with 'readable' + read(), and a 'data' listener added then sees every chunk exactly when aedes reads
- * it, before aedes parses it, without switching the stream to flowing mode. `onRefused` must close
- * aedes' client synchronously (client.close()) so that nothing of that chunk is handled; destroying
- * the socket leaves aedes' parser holding at most that one chunk.
+ * Watches what aedes reads from a connection and refuses the connection when a packet is too large
+ * or malformed (`onRefused` closes it, see broker.ts). Returns the function to call on each
+ * connection, after `aedes.handle(socket)`: aedes reads with 'readable' + read(), and a 'data'
+ * listener added then sees every chunk exactly when aedes reads it, before aedes parses it, without
+ * switching the stream to flowing mode. `onRefused` must close aedes' client synchronously
+ * (client.close()) so that nothing of that chunk is handled; destroying the socket leaves aedes'
+ * parser holding at most that one chunk.
+ *
+ * One 'data' listener serves every connection (it finds the connection's guard by `this`): a
+ * connection costs its guard and nothing more.
  */
-export function guardPacketSize(socket: Duplex, maxRemainingLength: number, onRefused: (refusal: { announcedBytes: number; problem: string | undefined }) => void): void {
-  const guard = new PacketSizeGuard(maxRemainingLength);
-  const onData = (chunk: Buffer): void => {
-    if (guard.inspect(chunk)) return;
-    socket.off('data', onData);
-    onRefused({ announcedBytes: guard.announced, problem: guard.problem });
-    socket.destroy();
+export function packetSizeGuard(maxRemainingLength: number, onRefused: (socket: Duplex, refusal: Refusal) => void): (socket: Duplex) => void {
+  const guards = new WeakMap<Duplex, PacketSizeGuard>();
+  function onData(this: Duplex, chunk: Buffer): void {
+    const guard = guards.get(this);
+    if (!guard || guard.inspect(chunk)) return;
+    this.off('data', onData);
+    guards.delete(this);
+    onRefused(this, { announcedBytes: guard.announced, problem: guard.problem });
+    this.destroy();
+  }
+  return (socket) => {
+    guards.set(socket, new PacketSizeGuard(maxRemainingLength));
+    socket.on('data', onData);
   };
-  socket.on('data', onData);
 }

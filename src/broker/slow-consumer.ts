@@ -13,15 +13,23 @@ import type { Duplex } from 'node:stream';
  * has not taken yet: the bytes wait in the socket's buffer and aedes goes on. Past the limit the
  * client is not keeping up, and its connection is destroyed (`onSlow` says so first). Memory per
  * connection is bounded by the limit plus one packet; nobody waits for a slow reader.
+ *
+ * `unsentByteCap` makes one write function for every connection of a listener (it finds the
+ * connection in `this`), so a connection costs no closure of its own; `capUnsentBytes` caps one stream.
  */
-export function capUnsentBytes(socket: Duplex, limit: number, onSlow: (unsentBytes: number) => void): void {
-  const write = socket.write;
-  socket.write = function writeWithoutBackpressure(this: Duplex, ...args: Parameters<Duplex['write']>): boolean {
+export function unsentByteCap(limit: number, onSlow: (stream: Duplex, unsentBytes: number) => void): (stream: Duplex) => void {
+  const capped = function writeWithoutBackpressure(this: Duplex, ...args: Parameters<Duplex['write']>): boolean {
+    const write = Object.getPrototypeOf(this).write as Duplex['write'];
     write.apply(this, args);
     if (this.writableLength > limit && !this.destroyed) {
-      onSlow(this.writableLength);
+      onSlow(this, this.writableLength);
       this.destroy();
     }
     return true;
   } as Duplex['write'];
+  return (stream) => { stream.write = capped; };
+}
+
+export function capUnsentBytes(socket: Duplex, limit: number, onSlow: (unsentBytes: number) => void): void {
+  unsentByteCap(limit, (_stream, unsent) => onSlow(unsent))(socket);
 }

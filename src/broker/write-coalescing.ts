@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import type { Socket } from 'node:net';
 
 /**
@@ -10,20 +11,31 @@ import type { Socket } from 'node:net';
  * taken at the first packet of a turn and released by setImmediate — after the current check phase's
  * deliveries — makes the per-packet uncorks no-ops until then. Nothing waits longer than the rest of
  * the turn; `end()` uncorks fully, so a closing connection still flushes what was written.
+ *
+ * The state lives here, not per connection: one shared `cork` function and one set of the sockets
+ * holding the outer cork, released together by one setImmediate. Idle connections are most of a
+ * gateway's connections, and a closure, a bound function and a timer callback each per connection
+ * were memory that every one of them paid for.
  */
 export function coalesceWrites(socket: Socket): void {
-  const cork = socket.cork.bind(socket);
-  let held = false;
-  const release = (): void => {
-    held = false;
-    socket.uncork();
-  };
-  socket.cork = (): void => {
-    if (!held && !socket.destroyed) {
-      held = true;
-      cork();
-      setImmediate(release);
-    }
-    cork();
-  };
+  socket.cork = coalescingCork;
+}
+
+/** Sockets holding the outer cork of this turn, in the order they took it. */
+const held = new Set<Writable>();
+const cork = Writable.prototype.cork;
+
+function coalescingCork(this: Writable): void {
+  if (!this.destroyed && !held.has(this)) {
+    if (held.size === 0) setImmediate(releaseAll);
+    held.add(this);
+    cork.call(this);
+  }
+  cork.call(this);
+}
+
+function releaseAll(): void {
+  const sockets = [...held];
+  held.clear();
+  for (const socket of sockets) socket.uncork();
 }
