@@ -57,14 +57,15 @@ export class SubscriptionIndex {
     return removed;
   }
 
-  /** Drops every subscription of the client. */
-  clean(clientId: string): void {
+  /** Drops every subscription of the client; false when it had none. */
+  clean(clientId: string): boolean {
     const stored = this.#byClient.get(clientId);
-    if (!stored) return;
+    if (!stored) return false;
     for (const [topic, record] of stored) {
       if (record.qos > 0) this.#trie.remove(topic, { clientId, topic });
     }
     this.#byClient.delete(clientId);
+    return true;
   }
 
   byClient(clientId: string): Array<{ topic: string } & StoredSubscription> {
