@@ -218,9 +218,7 @@ export class LevelPersistence<V = unknown> {
 
   async cleanSubscriptions(client: ClientRef): Promise<void> {
     this.#assertReady();
-    // The index holds every stored subscription (loaded in setup(), kept with each write): a client
-    // with none in it has none on disk, and aedes asks this at every clean CONNECT, so most calls skip the range delete.
-    if (!this.#subIndex.clean(client.id)) return;
+    this.#subIndex.clean(client.id);
     await this.#writes.run(() => this.#subscriptions.clear(clientRange(client.id)));
   }
 

@@ -57,15 +57,14 @@ export class SubscriptionIndex {
     return removed;
   }
 
-  /** Drops every subscription of the client; false when it had none. */
-  clean(clientId: string): boolean {
+  /** Drops every subscription of the client. */
+  clean(clientId: string): void {
     const stored = this.#byClient.get(clientId);
-    if (!stored) return false;
+    if (!stored) return;
     for (const [topic, record] of stored) {
       if (record.qos > 0) this.#trie.remove(topic, { clientId, topic });
     }
     this.#byClient.delete(clientId);
-    return true;
   }
 
   byClient(clientId: string): Array<{ topic: string } & StoredSubscription> {
