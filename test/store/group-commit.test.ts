@@ -60,3 +60,22 @@ t.test('a failed batch rejects commit() and tells commitSoon() callers', async (
   t.equal(failures.length, 1, 'the commitSoon() caller heard of it');
   t.same(await db.keys().all(), [], 'nothing of the batch written');
 });
+
+t.test('synced batches are paced: a steady stream shares one batch per interval, a lone commit is not held', async (t) => {
+  const db = await openDb(t);
+  const intervalMs = 300; // large, so that "at once" and "after the interval" cannot be confused
+  const commits = new GroupCommit(db, 30, intervalMs);
+  const t0 = performance.now();
+  await commits.commit([put('first')]);
+  t.ok(performance.now() - t0 < intervalMs, 'the first commit after a quiet spell starts at once');
+  const stream = Array.from({ length: 20 }, (_, i) => commits.commit([put(`s${i}`)]));
+  await Promise.all(stream);
+  t.ok(performance.now() - t0 >= intervalMs, 'the next batch started no sooner than the interval after the first');
+  t.equal(commits.counters.batches, 2, 'the 20 commits that came meanwhile share one batch');
+  t.equal((await db.keys().all()).length, 21);
+  // A quiet spell longer than the interval (this wait is the condition under test, not a sync).
+  await new Promise((resolve) => setTimeout(resolve, intervalMs + 50));
+  const t1 = performance.now();
+  await commits.commit([put('after a pause')]);
+  t.ok(performance.now() - t1 < intervalMs, 'after a quiet spell a commit is not held back');
+});
