@@ -5,9 +5,6 @@ import { Gateway } from './gateway.js';
 import { isGatewayError } from './errors.js';
 import { parseArgs, stringOption } from './cli/args.js';
 import { HELP } from './cli/help.js';
-import { keysCommand } from './cli/keys.js';
-import { backupCommand, restoreCommand } from './cli/backup.js';
-import { repairStoreCommand } from './cli/repair-store.js';
 import { VERSION } from './version.js';
 
 /** Exit codes: 0 clean stop, 1 runtime failure, 2 bad usage or bad configuration. */
@@ -18,21 +15,23 @@ async function main(argv: readonly string[]): Promise<number> {
   if (args.options.has('help') || command === undefined || command === 'help') { process.stdout.write(HELP); return command === undefined && !args.options.has('help') ? 2 : 0; }
 
   const config = loadConfig({ file: stringOption(args, 'config') });
+  // The maintenance commands are imported when run: a running gateway keeps every module it loaded
+  // in its heap, and needs none of theirs.
   switch (command) {
     case 'check-config':
       process.stdout.write(`configuration OK${config.config_file ? ` (${config.config_file})` : ' (built-in defaults)'}\n`);
       return 0;
     case 'keys':
-      await keysCommand(config, sub, name, stringOption(args, 'scopes'));
+      await (await import('./cli/keys.js')).keysCommand(config, sub, name, stringOption(args, 'scopes'));
       return 0;
     case 'backup':
-      await backupCommand(config, sub, args.options.has('gzip'));
+      await (await import('./cli/backup.js')).backupCommand(config, sub, args.options.has('gzip'));
       return 0;
     case 'restore':
-      await restoreCommand(config, sub, args.options.has('force'));
+      await (await import('./cli/backup.js')).restoreCommand(config, sub, args.options.has('force'));
       return 0;
     case 'repair-store':
-      await repairStoreCommand(config);
+      await (await import('./cli/repair-store.js')).repairStoreCommand(config);
       return 0;
     case 'start':
       return runGateway(config);

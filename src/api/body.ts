@@ -1,4 +1,5 @@
-import coBody from 'co-body';
+// The JSON reader alone: the package's index also loads its form reader and qs (co-body-json.d.ts).
+import readJsonBody from 'co-body/lib/json.js';
 import { GatewayError } from '../errors.js';
 import type { ApiContext } from './context.js';
 
@@ -13,7 +14,7 @@ export async function readJson(ctx: ApiContext, limitBytes: number): Promise<unk
   }
   let body: unknown;
   try {
-    body = await coBody.json(ctx.req, { limit: limitBytes, strict: true });
+    body = await readJsonBody(ctx.req, { limit: limitBytes, strict: true });
   } catch (err) {
     const type = (err as { type?: string }).type;
     if (type === 'entity.too.large') throw new GatewayError('payload_too_large', `request body is larger than the limit of ${limitBytes} bytes`);

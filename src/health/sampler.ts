@@ -1,16 +1,16 @@
 import os from 'node:os';
-import si from 'systeminformation';
 import { CpuMeter } from './cpu.js';
 import { findCpuThermalZone, readTemperature } from './thermal.js';
 import { findThrottlingSource, readThrottling, type ThrottlingSource } from './throttling.js';
 import { interfaceStates } from './network.js';
 import { clockSynchronized } from './clock.js';
+import { readPseudoFile } from './pseudo-file.js';
 import type { DiskUsage, HostSample, MemorySample, ProcessSample } from './types.js';
 
 /**
  * Takes host health samples. Everything here is chosen to be cheap on a Pi (see each helper): no
- * child processes on Linux with a Pi kernel, a few small synchronous reads of /proc and /sys,
- * /proc/meminfo through si.mem(), one statfs (done by the disk guard and handed in). `detect()` runs
+ * child processes on Linux with a Pi kernel, a few small synchronous reads of /proc and /sys
+ * (/proc/meminfo included), one statfs (done by the disk guard and handed in). `detect()` runs
  * once at start to find the thermal zone and the throttling source, so samples do not search again.
  */
 export class HostSampler {
@@ -70,8 +70,33 @@ export class HostSampler {
   }
 }
 
-/** si.mem() reads /proc/meminfo once (no process) and reports MemAvailable, which os.freemem() lacks on older Node. */
+/**
+ * Memory from /proc/meminfo, read directly: MemAvailable (which os.freemem() lacks before Node 20.3)
+ * the way si.mem() computes it. systeminformation is loaded only where there is no /proc/meminfo
+ * (not Linux): loading all of it costs ~1 MB of heap for good, for one small file on a Pi.
+ */
 async function memorySample(): Promise<MemorySample> {
-  const m = await si.mem();
+  const meminfo = readPseudoFile('/proc/meminfo');
+  const m = meminfo === null ? await siMemory() : parseMeminfo(meminfo);
   return { total_bytes: m.total, available_bytes: m.available, used_percent: m.total > 0 ? Math.round((1000 * (m.total - m.available)) / m.total) / 10 : 0 };
+}
+
+async function siMemory(): Promise<{ total: number; available: number }> {
+  const { default: si } = await import('systeminformation');
+  return si.mem();
+}
+
+/**
+ * Total and available bytes from the text of /proc/meminfo, as si.mem() reads them: MemAvailable, or
+ * on kernels before 3.14 MemFree + Buffers + Cached + Slab; os.totalmem() when MemTotal is missing.
+ */
+export function parseMeminfo(text: string): { total: number; available: number } {
+  const kb = (field: string): number => {
+    const m = new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(text);
+    return m ? Number(m[1]) * 1024 : 0;
+  };
+  const total = kb('MemTotal') || os.totalmem();
+  const free = kb('MemFree') || os.freemem();
+  const available = kb('MemAvailable') || free + kb('Buffers') + kb('Cached') + kb('Slab');
+  return { total, available };
 }

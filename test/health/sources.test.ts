@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { decodeThrottled, findThrottlingSource, parseThrottled, readThrottling } from '../../src/health/throttling.js';
 import { findCpuThermalZone, readTemperature } from '../../src/health/thermal.js';
@@ -7,6 +7,7 @@ import { clockSynchronized } from '../../src/health/clock.js';
 import { interfaceStates } from '../../src/health/network.js';
 import { parseProcStat } from '../../src/health/cpu.js';
 import { diskUsage } from '../../src/health/disk.js';
+import { parseMeminfo } from '../../src/health/sampler.js';
 import { tempDir, removeDir } from '../helpers/gateway.js';
 
 function scratch(t: Test): string {
@@ -98,4 +99,17 @@ t.test('interfaces up and down from operstate; CPU times from /proc/stat; disk f
   const d = await diskUsage(root);
   t.ok(d.total_bytes > 0 && d.free_bytes > 0 && d.free_bytes <= d.total_bytes);
   t.ok(d.used_percent >= 0 && d.used_percent <= 100);
+});
+
+t.test('memory comes from /proc/meminfo as si.mem() reads it: MemAvailable, or free + caches on old kernels', async (t) => {
+  const meminfo = 'MemTotal:        3884096 kB\nMemFree:          512000 kB\nMemAvailable:    2048000 kB\nBuffers:           10000 kB\nCached:           300000 kB\nSlab:              40000 kB\n';
+  t.same(parseMeminfo(meminfo), { total: 3884096 * 1024, available: 2048000 * 1024 });
+  const before314 = meminfo.replace(/^MemAvailable:.*\n/m, '');
+  t.same(parseMeminfo(before314), { total: 3884096 * 1024, available: (512000 + 10000 + 300000 + 40000) * 1024 });
+  if (!existsSync('/proc/meminfo')) return;
+  // The same figures as systeminformation, which the sampler used before (it is no longer loaded on Linux).
+  const { default: si } = await import('systeminformation');
+  const [ours, theirs] = [parseMeminfo(readFileSync('/proc/meminfo', 'latin1')), await si.mem()];
+  t.equal(ours.total, theirs.total);
+  t.ok(Math.abs(ours.available - theirs.available) < 64 * 2 ** 20, 'available within 64 MB (the two reads are moments apart)');
 });

@@ -10,9 +10,10 @@ import type { GatewayMetrics } from '../../health/prometheus.js';
  * GET /metrics (at the root, where Prometheus looks): the Prometheus text format. Readable with an API
  * key that has the `read` scope (rate-limited like /v1/iot, with a bucket of its own), or with
  * health.metrics_token — a credential that can read metrics and nothing else, so a Prometheus server
- * does not need an API key; its scrapes are not rate-limited.
+ * does not need an API key; its scrapes are not rate-limited. `metrics` gives the metrics on demand
+ * (the gateway makes them on the first scrape).
  */
-export function metricsRouter(deps: ApiDeps, metrics: GatewayMetrics): Router<ApiState> {
+export function metricsRouter(deps: ApiDeps, metrics: () => Promise<GatewayMetrics>): Router<ApiState> {
   const router = new Router<ApiState>();
   const tokenDigest = deps.config.health.metrics_token ? sha256Hex(deps.config.health.metrics_token) : undefined;
   const byKey = authenticate(deps.apiKeys);
@@ -29,7 +30,7 @@ export function metricsRouter(deps: ApiDeps, metrics: GatewayMetrics): Router<Ap
   };
 
   router.get('/metrics', guard, async (ctx) => {
-    const { contentType, body } = await metrics.render();
+    const { contentType, body } = await (await metrics()).render();
     ctx.type = contentType;
     ctx.body = body;
   });
