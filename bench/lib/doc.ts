@@ -138,39 +138,52 @@ does anything. Measured decomposition (2026-11-26, this machine; commands in bra
 - **CPU per message.** Bare aedes is at 0.9–1.35× mosquitto. The gateway *without its uplink*
   (\`npm run bench -- --only throughput --reps 3 --gateway-env WAYS_EDGE_CLOUD_URL=\`: no outbox and no
   uplink; TLS, auth, ACL, rate checks, metering and the synced usage counters on) measured 10.9 µs at
-  QoS 0 = 1.28× mosquitto (within the target) and 30.4 µs at QoS 1 = 1.62× (a synced group commit per
-  fsync's worth of messages, carrying the counters of every device in it, before each PUBACK). The
-  durable outbox and the uplink add the rest, about 15–25 µs per message: every message is encoded
-  into an outbox entry, put into LevelDB in the group commit (one operation each: the per-operation
-  work of abstract-level, classic-level and LevelDB's memtable and compactions), held in memory until
-  the cloud acknowledges it, encoded into a JSON batch, gzipped, published, and deleted again as a
-  key range. Experiments, not kept: writing each commit's entries as one LevelDB value (a segment)
-  instead of one per message took 3–5 µs/msg off (about 15%) — it changes the outbox's on-disk
-  format, so it is the next step rather than a tweak; mqtt-packet's \`debug()\` calls are 3% of the main
-  thread and a tenth of the bytes allocated under load, but silencing them means replacing a module
-  of a dependency at run time. Fixes kept because this bench showed them (2026-11-26): one socket
-  write per connection per event-loop turn (src/broker/write-coalescing.ts), outbox counters once
-  per device per commit, QoS 0 joining the next commit within 25 ms instead of forcing one
-  (src/store/group-commit.ts), batches written into one buffer with a non-allocating JSON check
-  (src/uplink/batch-format.ts, json-check.ts), recent entries from memory and removals as one key
-  range (src/uplink/recent-entries.ts, outbox.ts).
-- **QoS 1 latency at 5,000 msg/s.** Bare aedes itself misses 3 ms at p99 in some runs of this harness
-  (its column in the latency rows); paced messages arrive one at a time, so every one pays its own TLS
-  records and writes. The gateway spends 160–190 µs of CPU per paced message (80–95% of a core: a
-  synced commit per few messages, metering, the uplink), so queueing on its main thread and
-  garbage-collection pauses (scavenges of 3–9 ms under this load) set the tail. The disk used to add
-  to it: aedes routes a QoS 1 message only after writing its PUBACK, which waited for the synced
-  commit, and on this machine an fsync now and then takes 100–900 ms (a full run on 2026-11-26 had
-  p99 300 ms and 901 ms in two of its three windows for that reason). Since then the message is routed
-  at once and only the PUBACK waits (src/broker/puback-gate.ts): the first full run after that
-  (2026-11-26 15:13) had p50 0.64 ms and p99 5.2 ms (windows of 12.3, 5.2 and 5.0 ms).
-- **Idle RSS and RSS per connection.** Bare aedes idles at about 55 MB, 41 MB of it file-backed (the
-  node binary, its libraries, ICU data), and holds about as much per idle TLS connection as the
-  gateway (their columns); a bare Node TLS server holds about 33 KB per connection before any MQTT
-  state. Both targets are below what aedes on Node costs; mosquitto's figures are a C program's. The
-  gateway's own modules, store and caches are the ~30 MB it adds when idle. \`MALLOC_MMAP_THRESHOLD_\`
-  (systemd unit) is kept; smaller V8 semi-spaces saved 9–20 MB but cost 20–30% more CPU per message,
-  so they are not used.`;
+  QoS 0 = 1.28× mosquitto, within the target. The durable outbox and the uplink add the rest. Comparing
+  main-thread profiles with and without the uplink (\`--only profile --keep-profile DIR\`, which also
+  writes the measured windows) put the uplink's main-thread share at QoS 0 at 17.5 µs per message at
+  the start of 2026-11-26's second session and 6.7 µs after it; the thread pool adds LevelDB's writes,
+  syncs and compactions and gzip. What a message still costs there: its entry written into the next
+  outbox record, that record copied twice by classic-level on the main thread and then written, synced
+  and compacted by LevelDB, the JSON check and batch encoding, gzip (about 1.6 µs), the cloud publish,
+  and its share of a synced batch's fixed cost (about 190 µs of CPU whatever the batch holds;
+  \`node dist/bench/outbox-cost.js --per-commit 20\` against \`--per-commit 500\`). Kept because the
+  bench or the profile showed them (2026-11-26): one socket write per connection per event-loop turn
+  (src/broker/write-coalescing.ts); QoS 0 joining the next commit within 25 ms; synced batches at
+  least 2 ms apart (src/store/group-commit.ts: paced QoS 1 155–185 → 138–145 µs/msg); one outbox record
+  per commit, built in place (src/uplink/outbox-record.ts, record-builder.ts); per-device numbers
+  reserved 1,000 at a time; the usage journal; recent entries and record starts kept in memory, so a
+  connected uplink never reads LevelDB (recent-entries.ts, record-index.ts: the iterators were 1.2
+  µs/msg); batches encoded from cached byte pieces (batch-format.ts); one gzip stream per batcher
+  (gzip-stream.ts); the meter's day taken without a Date per message. Not done: writing no QoS 0 entry
+  that the cloud acknowledged before its commit (the batcher would send uncommitted entries, which
+  changes the failed-commit accounting and the per-device numbering guarantee: a design change);
+  silencing mqtt-packet's \`debug()\` (3–7% of the main thread, a tenth of the bytes allocated), which
+  would mean replacing a module of a dependency.
+- **QoS 1 latency at 5,000 msg/s.** Without the uplink the gateway meets it: p99 1.7–2.3 ms in three
+  runs (\`npm run bench -- --only latency --reps 1 --gateway-env WAYS_EDGE_CLOUD_URL=\`); with it, 4–8 ms
+  in the same hour. Neither the cloud consumer's decoding (a consumer that decodes nothing gave 4.0 and
+  7.2 ms) nor the main thread (the profile puts the uplink at about 8 µs of its 150 µs per paced
+  message) accounts for it; what differs is the gateway's thread pool (gzip, LevelDB) and the cloud
+  broker competing with the gateway, the generators and the subscriber for two cores. Under this load
+  the gateway runs 40–58 scavenges a second of 1–3 ms each, with or without the uplink and also with
+  \`--min-semi-space-size=16\` (so the young generation's size is not what triggers them). aedes routes
+  a QoS 1 message only after writing its PUBACK, so the message is routed at once and only the PUBACK
+  waits for the synced commit (src/broker/puback-gate.ts); on this disk an fsync now and then takes
+  100–900 ms, which used to put those stalls into the delivery latency.
+- **Idle RSS and RSS per connection.** Bare aedes idles at about 51 MB, 41 MB of it file-backed (the
+  node binary, its libraries, ICU data). The gateway was cut from about 85 to 74 MB idle (50 devices;
+  78 MB with 5,000) by loading only what a running gateway uses (metrics, the OpenAPI document, the
+  CLI and systeminformation on first use; host memory from /proc/meminfo) and by switching off
+  mqtt-packet's cache of 65,536 number buffers (6.5 MB of heap, 0.1–0.3 µs per publish). What remains
+  over bare aedes: ICU's time-zone data (about 8 MB, for the Intl.DateTimeFormat of the metering day
+  and node-cron), compiled code and module source (about 7.6 MB), and native allocations. Per
+  connection, the gateway's own state was cut from 1.2–1.6 KB to about 0.4 KB (shared functions
+  instead of per-connection closures, the CONNECT password dropped after authentication); the rest is
+  Node's TLS (a plain Node TLS server holds about 27 KB per connection, 23 KB of it native) and aedes'
+  client (about 5.5 KB of heap), which bare aedes pays too, and V8's young generation, which grows to
+  32 MB during a burst of connects (about 16 KB per connection of the 1,000-device ΔRSS/N, in both).
+  \`MALLOC_MMAP_THRESHOLD_\` (systemd unit) is kept; smaller V8 semi-spaces saved 9–20 MB but cost
+  20–30% more CPU per message, and \`MALLOC_ARENA_MAX=2\` saved 0.5 MB, so neither is used.`;
 
 export function writeBenchmarksDoc(o: { report: Report; machine: Machine; versions: Versions; started: Date; minutes: number; settings: Settings }): string {
   const file = path.join(ROOT, 'docs', 'BENCHMARKS.md');
