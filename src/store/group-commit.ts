@@ -98,8 +98,12 @@ export class GroupCommit {
       // After the first batch, what only commitSoon() queued waits for its timer: bigger batches.
       if (!first && !this.waiters.some((w) => w.urgent)) break;
       first = false;
-      const wait = this.lastStartedAt + this.minIntervalMs - performance.now();
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      // A loop: a timer can fire up to a millisecond before its delay has passed (libuv counts
+      // from the loop's cached time), and the interval is a promise to the disk, not a hint.
+      for (let wait = this.lastStartedAt + this.minIntervalMs - performance.now(); wait > 0;
+        wait = this.lastStartedAt + this.minIntervalMs - performance.now()) {
+        await new Promise((resolve) => setTimeout(resolve, Math.ceil(wait)));
+      }
       this.lastStartedAt = performance.now();
       const ops = this.queued;
       const waiters = this.waiters;
