@@ -312,13 +312,13 @@ export class Outbox implements Service, IngestSink, CommitContributor {
     const options: AbstractIteratorOptions<string, Buffer> & { highWaterMarkBytes: number } = { gte: (await this.recordHolding(start)) ?? seqKey(start), highWaterMarkBytes: READ_HIGH_WATER_BYTES };
     for await (const [key, value] of this.out.iterator(options)) {
       const first = parseSeqKey(key);
-      const parts = entriesOf(value);
       // Below head: removed while we were reading (acknowledged or dropped), not live any more.
-      const from = Math.max(start, this.headSeq);
-      for (let i = Math.max(0, from - first); i < parts.length && entries.length < limit; i++) {
+      const skip = Math.max(0, Math.max(start, this.headSeq) - first);
+      const parts = entriesOf(value, skip, limit - entries.length);
+      for (let i = 0; i < parts.length; i++) {
         const part = parts[i] as Buffer;
         const entry = decodeEntry(part) as StoredEntry;
-        entry.seq = first + i;
+        entry.seq = first + skip + i;
         entry.size = KEY_BYTES + part.length;
         entries.push(entry);
       }

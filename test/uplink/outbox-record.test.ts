@@ -28,3 +28,15 @@ t.test('a damaged record is refused, not misread', async (t) => {
   t.throws(() => entriesOf(other), /not an outbox record/);
   t.throws(() => entryCountOf(other), /not an outbox record/);
 });
+
+t.test('a part of a record: from its skip-th entry, at most max of them', async (t) => {
+  const parts = [Buffer.from('a'), Buffer.from('bb'), Buffer.from('ccc'), Buffer.from('dddd')];
+  const record = encodeRecord(parts);
+  t.same(entriesOf(record, 1, 2), [parts[1], parts[2]], 'the middle two');
+  t.same(entriesOf(record, 3), [parts[3]], 'the last');
+  t.same(entriesOf(record, 4), [], 'past the end: none');
+  t.same(entriesOf(record, 0, 0), [], 'none wanted');
+  t.throws(() => entriesOf(record.subarray(0, record.length - 1), 3), /cut short/, 'a record cut short inside the part read is refused');
+  const bare = Buffer.from([1, 2, 3]);
+  t.same(entriesOf(bare, 1), [], 'a bare entry is the 0th entry of its record');
+});

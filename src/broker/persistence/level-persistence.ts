@@ -51,6 +51,8 @@ function asPacket(record: Record<string, unknown>): StoredPacket {
 }
 
 const STREAM_CHUNK = 64;
+/** What outgoingEnqueueCombi answers when there is nobody to queue for (aedes only awaits it). */
+const NOTHING_TO_WRITE: Promise<void> = Promise.resolve();
 
 /**
  * aedes 1.x persistence on LevelDB (the async interface of aedes-persistence 11, MQTT 3.1.1).
@@ -211,9 +213,17 @@ export class LevelPersistence<V = unknown> {
     return this.#subIndex.count();
   }
 
-  async subscriptionsByTopic(topic: string): Promise<TopicSubscription[]> {
-    this.#assertReady();
-    return this.#subIndex.byTopic(topic);
+  /**
+   * aedes asks for every QoS 1 and 2 message, to queue it for persistent sessions. Not an async
+   * function: the answer is in memory, and a plain resolved promise is cheaper per message.
+   */
+  subscriptionsByTopic(topic: string): Promise<TopicSubscription[]> {
+    try {
+      this.#assertReady();
+      return Promise.resolve(this.#subIndex.byTopic(topic));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   async cleanSubscriptions(client: ClientRef): Promise<void> {
@@ -234,9 +244,18 @@ export class LevelPersistence<V = unknown> {
     await this.outgoingEnqueueCombi([sub], packet);
   }
 
-  async outgoingEnqueueCombi(subs: ReadonlyArray<{ clientId: string }>, packet: PacketInput): Promise<void> {
-    this.#assertReady();
-    if (subs.length === 0) return;
+  /** aedes calls this for every QoS 1 and 2 message, mostly with no subscriber: that case writes nothing. */
+  outgoingEnqueueCombi(subs: ReadonlyArray<{ clientId: string }>, packet: PacketInput): Promise<void> {
+    try {
+      this.#assertReady();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (subs.length === 0) return NOTHING_TO_WRITE;
+    return this.#enqueue(subs, packet);
+  }
+
+  async #enqueue(subs: ReadonlyArray<{ clientId: string }>, packet: PacketInput): Promise<void> {
     const { fields, kind, bytes } = toParts(toQueuedPacket(packet));
     const header = encodeParts(fields, kind, undefined);
     const ops: BatchOp<V>[] = [];

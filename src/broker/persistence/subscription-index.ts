@@ -74,6 +74,8 @@ export class SubscriptionIndex {
   }
 
   byTopic(topic: string): TopicSubscription[] {
+    // The common case: no persistent session has a QoS 1 or 2 subscription (saves splitting the topic).
+    if (this.#trie.subscriptionsCount === 0) return [];
     return this.#trie.match(topic);
   }
 
