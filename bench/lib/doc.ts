@@ -76,7 +76,9 @@ over loopback, with every process it starts stopped by PID at the end:
   Node costs by itself and "gw / aedes" what the gateway adds to it. \`--no-aedes\` leaves it out.
 - **Experiments.** \`--gateway-env NAME=VALUE\` (repeatable) adds to every gateway's environment, e.g.
   \`WAYS_EDGE_CLOUD_URL=\` (no uplink, so no outbox either) or \`NODE_OPTIONS=--max-semi-space-size=64\`;
-  such a run says so in its notes and does not replace this document.
+  such a run says so in its notes and does not replace this document. \`BENCH_GATEWAY_NODE_ARGS\` passes node
+  flags that NODE_OPTIONS refuses (\`--trace-gc\`), and \`BENCH_GATEWAY_STDOUT=FILE\` keeps what the gateways
+  print besides their log lines.
 - **Load generator.** Separate Node processes (\`child_process.fork\` of \`bench/worker.ts\`): two
   hold the 50 publishing devices and one the subscriber, per broker; four hold the idle devices; two
   drive the REST API. They speak MQTT 3.1.1 through a lean client (\`bench/lib/lean-mqtt.ts\`:

@@ -5,7 +5,7 @@
  * process environment of the shipped systemd unit (unit-env.ts: malloc tuning, NODE_OPTIONS).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { stopChild, track } from './children.js';
@@ -49,7 +49,7 @@ export class GatewayProcess {
     const t0 = performance.now();
     this.logs.length = 0;
     this.stderr = '';
-    const child = spawn(process.execPath, [...(this.opts.nodeArgs ?? []), MAIN_JS, 'start'], {
+    const child = spawn(process.execPath, [...(this.opts.nodeArgs ?? []), ...(process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean) ?? []), MAIN_JS, 'start'], {
       env: {
         PATH: process.env.PATH ?? '',
         ...unitProcessEnvironment(),
@@ -65,7 +65,7 @@ export class GatewayProcess {
     this.child = child;
     child.stderr?.on('data', (c: Buffer) => { this.stderr = (this.stderr + c.toString()).slice(-8000); });
     createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (!line.startsWith('{')) return;
+      if (!line.startsWith('{')) { if (process.env.BENCH_GATEWAY_STDOUT) appendFileSync(process.env.BENCH_GATEWAY_STDOUT, `${line}\n`); return; }
       let entry: LogLine;
       try { entry = JSON.parse(line) as LogLine; } catch { return; }
       // Keep what the bench looks at, not every per-connection line (5,000 devices log a lot).

@@ -103,7 +103,7 @@ export function parseSettings(argv: readonly string[]): Settings {
     bareAedes: !has('--no-aedes'),
     gatewayEnv,
     // A full run records its table in docs/BENCHMARKS.md; a quick, partial or experimental one only when asked.
-    writeDocs: has('--write-docs') || (!quick && !onlyArg && !has('--reps') && !has('--no-docs') && Object.keys(gatewayEnv).length === 0),
+    writeDocs: has('--write-docs') || (!quick && !onlyArg && !has('--reps') && !has('--no-docs') && Object.keys(gatewayEnv).length === 0 && !process.env.BENCH_GATEWAY_NODE_ARGS),
   };
 }
 
@@ -118,4 +118,7 @@ export const USAGE = `npm run bench [-- options]
   --keep-profile DIR keep the gateway's .cpuprofile in DIR (Chrome DevTools, speedscope)
   --no-docs          do not write docs/BENCHMARKS.md after a full run
   --write-docs       write docs/BENCHMARKS.md even after a quick or partial run
+Environment of the bench itself (a run with BENCH_GATEWAY_NODE_ARGS does not write docs/BENCHMARKS.md):
+  BENCH_GATEWAY_NODE_ARGS="--trace-gc ..."  node flags for every gateway (those NODE_OPTIONS refuses)
+  BENCH_GATEWAY_STDOUT=FILE                 append the gateways' non-log stdout lines (e.g. GC traces) to FILE
 `;
