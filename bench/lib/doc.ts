@@ -160,16 +160,31 @@ does anything. Measured decomposition (2026-11-26, this machine; commands in bra
   that the cloud acknowledged before its commit (the batcher would send uncommitted entries, which
   changes the failed-commit accounting and the per-device numbering guarantee: a design change);
   silencing mqtt-packet's \`debug()\` (3–7% of the main thread, a tenth of the bytes allocated), which
-  would mean replacing a module of a dependency.
+  would mean replacing a module of a dependency. 2026-11-27: the QoS 1 row was bimodal (27–32 µs in
+  most windows, 48–51 µs in some) because once the uplink fell more than the in-memory entries (16,384)
+  behind, its reads came from LevelDB and split whole records of ~1,600 entries to return ~180 of them
+  (the profile of such a window had \`entriesOf\` at 9.6 µs per message); reads now step over the
+  entries they do not return (src/uplink/outbox-record.ts). The session persistence answers aedes'
+  two per-message questions for QoS 1 (subscriptionsByTopic, an empty outgoingEnqueueCombi) without an
+  async function or a topic match when no persistent session has a QoS 1 subscription (0.6–0.9 µs).
 - **QoS 1 latency at 5,000 msg/s.** Without the uplink the gateway meets it: p99 1.7–2.3 ms in three
   runs (\`npm run bench -- --only latency --reps 1 --gateway-env WAYS_EDGE_CLOUD_URL=\`); with it, 4–8 ms
   in the same hour. Neither the cloud consumer's decoding (a consumer that decodes nothing gave 4.0 and
   7.2 ms) nor the main thread (the profile puts the uplink at about 8 µs of its 150 µs per paced
   message) accounts for it; what differs is the gateway's thread pool (gzip, LevelDB) and the cloud
   broker competing with the gateway, the generators and the subscriber for two cores. Under this load
-  the gateway runs 40–58 scavenges a second of 1–3 ms each, with or without the uplink and also with
-  \`--min-semi-space-size=16\` (so the young generation's size is not what triggers them). aedes routes
-  a QoS 1 message only after writing its PUBACK, so the message is routed at once and only the PUBACK
+  garbage collection differs with the uplink (2026-11-27, \`BENCH_GATEWAY_NODE_ARGS=--trace-gc\`, one
+  latency run each): 10–12 mark-compacts of 3.5–11 ms per run against 1–3 without, the old generation
+  growing from 18 to 30–37 MB every ~2 s; scavenges of 1.8 ms median against 1.3 ms; 28 against 18 MB
+  promoted (\`--trace-gc-nvp\`). A heap snapshot mid-window holds 20 MB (6.5 MB of it code, 4.7 MB
+  strings) and nothing of the uplink piling up: what is promoted are objects that live for a batch
+  (up to 100 ms at this rate) and die after the cloud's acknowledgement. Smaller batches made it worse
+  (cloud.batch_max_messages 50: 40 mark-compacts, p99 21 ms); \`--single-threaded-gc\` (p99 4.6, 7.7
+  ms) and \`--max-semi-space-size=4\` (8.2, 11.1 ms) did not separate from the default (9.6, 10.9 ms in
+  the same hour). The QoS 0 paced row shows the same uplink effect: p99 2.3–5.4 ms with it, 0.7–1.3 ms
+  without. Next step: keep a batch's entries off the JS heap (views into the outbox records instead
+  of one object per message) and measure the promotion again. aedes routes a QoS 1 message only after
+  writing its PUBACK, so the message is routed at once and only the PUBACK
   waits for the synced commit (src/broker/puback-gate.ts); on this disk an fsync now and then takes
   100–900 ms, which used to put those stalls into the delivery latency.
 - **Idle RSS and RSS per connection.** Bare aedes idles at about 51 MB, 41 MB of it file-backed (the
