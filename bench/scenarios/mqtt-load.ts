@@ -49,6 +49,25 @@ function describe(r: WindowResult): string {
   return `${fmtNumber(r.rate)} msg/s, ${r.cpuUsPerMsg.toFixed(2)} µs/msg, broker ${r.brokerCpuPct.toFixed(0)}%, generators ${r.generatorCpuPct.toFixed(0)}% (max ${r.generatorMaxPct.toFixed(0)}%), RSS max ${(r.maxRssKb / 1024).toFixed(0)} MB${lat}${cloud}; other processes ${r.otherCpuPct.toFixed(0)}%`;
 }
 
+/**
+ * Waits until the gateway's uplink has sent what the window left in its outbox (the cloud's count of
+ * messages stops growing), so that no window starts with the previous one's backlog: a backlog beyond
+ * the outbox's in-memory entries makes the uplink read from disk, which costs more per message.
+ */
+async function uplinkDrained(ctx: Ctx, cloud: CloudProbe, kind: string, quietMs = 500, maxMs = 60_000): Promise<void> {
+  const count = async (): Promise<number> => (await cloud.worker.call({ op: 'cloud-count' })).unique;
+  const t0 = performance.now();
+  const first = await count();
+  let last = first;
+  let stableSince = performance.now();
+  while (performance.now() - t0 < maxMs) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const now = await count();
+    if (now !== last) { last = now; stableSince = performance.now(); } else if (performance.now() - stableSince >= quietMs) break;
+  }
+  if (last > first) ctx.log(`  ${kind.padEnd(7)} uplink drained ${fmtNumber(last - first)} more messages in ${((performance.now() - t0) / 1000).toFixed(1)} s after the window`);
+}
+
 export async function mqttLoad(ctx: Ctx, rigs: readonly Rig[], cloud: CloudProbe | undefined): Promise<void> {
   const s = ctx.settings;
   const results: Results = new Map();
@@ -74,6 +93,7 @@ export async function mqttLoad(ctx: Ctx, rigs: readonly Rig[], cloud: CloudProbe
         const label = rig.target.label;
         const withCloud = label === 'ways-edge' && cloud && opts.qos === 1 ? { cloud } : {};
         const r = await rig.measure({ ...opts, ...withCloud });
+        if (label === 'ways-edge' && cloud) await uplinkDrained(ctx, cloud, kind);
         push(results, key(label, kind), r);
         checkGenerator(ctx, label, kind, r);
         ctx.log(`  ${kind.padEnd(7)} rep ${rep + 1}/${s.reps} ${label.padEnd(9)} ${describe(r)}`);
