@@ -160,11 +160,13 @@ does anything. Measured decomposition (2026-11-26, this machine; commands in bra
   that the cloud acknowledged before its commit (the batcher would send uncommitted entries, which
   changes the failed-commit accounting and the per-device numbering guarantee: a design change);
   silencing mqtt-packet's \`debug()\` (3–7% of the main thread, a tenth of the bytes allocated), which
-  would mean replacing a module of a dependency. 2026-11-27: the QoS 1 row was bimodal (27–32 µs in
-  most windows, 48–51 µs in some) because once the uplink fell more than the in-memory entries (16,384)
-  behind, its reads came from LevelDB and split whole records of ~1,600 entries to return ~180 of them
-  (the profile of such a window had \`entriesOf\` at 9.6 µs per message); reads now step over the
-  entries they do not return (src/uplink/outbox-record.ts). The session persistence answers aedes'
+  would mean replacing a module of a dependency. 2026-11-27: once the uplink fell more than the
+  in-memory entries (16,384) behind, its reads came from LevelDB and split whole records of ~1,600
+  entries to return ~180 of them; a profiled QoS 1 window in that state spent 9.6 µs per message in
+  \`entriesOf\` (93 µs per message in all, against 49 in the window before). Reads now step over the
+  entries they do not return (src/uplink/outbox-record.ts), and the bench lets the uplink drain
+  between windows. The QoS 1 row still spreads between windows of one setting (27–38 µs, with no disk
+  reads in any of them, instrumented), with the load of the machine around the run. The session persistence answers aedes'
   two per-message questions for QoS 1 (subscriptionsByTopic, an empty outgoingEnqueueCombi) without an
   async function or a topic match when no persistent session has a QoS 1 subscription (0.6–0.9 µs).
 - **QoS 1 latency at 5,000 msg/s.** Without the uplink the gateway meets it: p99 1.7–2.3 ms in three
