@@ -42,6 +42,13 @@ export class Meter implements Service, CommitContributor {
   private foldRequested = false;
   private month = '';
   private readonly monthTotal = emptyUsage();
+  /**
+   * Each device's row key for the day it was last counted on: count() runs twice per message, and
+   * building `day!device` anew made a fresh string to concatenate and hash every time.
+   */
+  private readonly keyOfDevice = new Map<string, string>();
+  /** The day keyOfDevice is for: a new day starts it empty (so devices gone since do not linger). */
+  private keysDay = '';
 
   constructor(private readonly deps: { store: Store; timeZone: string; now?: () => Date; fold?: { records: number; ms: number } }) {
     this.db = deps.store.json<UsageCounters>('usage');
@@ -102,7 +109,9 @@ export class Meter implements Service, CommitContributor {
   /** Counts one message (or one refusal). Synchronous: the next group commit persists it. */
   count(deviceId: string, kind: UsageKind, bytes: number): void {
     const day = this.currentDay();
-    const key = usageKey(day, deviceId);
+    if (day !== this.keysDay) { this.keyOfDevice.clear(); this.keysDay = day; }
+    let key = this.keyOfDevice.get(deviceId);
+    if (key === undefined) { key = usageKey(day, deviceId); this.keyOfDevice.set(deviceId, key); }
     let row = this.rows.get(key);
     if (!row) { row = emptyUsage(); this.rows.set(key, row); }
     // No delta object: this runs for every message in and every delivery out.

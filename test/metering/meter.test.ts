@@ -135,3 +135,16 @@ t.test('a clean stop folds everything: the rows are on disk and the journal is e
   t.match(await rowOnDisk(h, `2026-08-10!${DEVICE}`), { messages_in: 1, bytes_in: 9, messages_out: 1, bytes_out: 1 }, 'also what no commit had taken yet');
   t.equal((await h.store.json<unknown>('state').keys({ gte: 'meter!journal!', lt: 'meter!journal!~' }).all()).length, 0);
 });
+
+t.test('a device counted before and after midnight has a row for each day', async (t) => {
+  const h = await open(t, '2026-11-26T23:59:59Z');
+  h.meter.count(DEVICE, 'in', 10);
+  h.meter.count(DEVICE, 'in', 10);
+  h.clock.now = new Date('2026-11-27T00:00:01Z');
+  h.meter.count(DEVICE, 'in', 5);
+  await h.commits.commit([]);
+  t.equal(h.meter.deviceToday(DEVICE).messages_in, 1, 'today holds only what came after midnight');
+  t.equal(h.meter.deviceMonth(DEVICE).messages_in, 3, 'the month holds all three');
+  const rows = await h.meter.usage('2026-11-26', '2026-11-27', DEVICE);
+  t.same(rows.map((r) => [r.date, r.messages_in]), [['2026-11-26', 2], ['2026-11-27', 1]], 'one row per day');
+});
