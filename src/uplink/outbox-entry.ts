@@ -51,16 +51,41 @@ export function encodedEntrySize(deviceId: string, topic: string, payloadBytes: 
   return HEADER_BYTES + Buffer.byteLength(deviceId) + 2 + Buffer.byteLength(text) + payloadBytes;
 }
 
-/** How an entry will be laid out: measured once, then written (encodeEntry, RecordBuilder). */
-export interface EntryLayout { flags: number; text: string; idBytes: number; textBytes: number; bytes: number }
+/**
+ * How an entry will be laid out: measured once, then written (encodeEntry, RecordBuilder). `middle`
+ * is the part between the fixed header and the payload: device id, topic length, topic (or suffix).
+ */
+export interface EntryLayout { flags: number; idBytes: number; middle: Buffer; bytes: number }
 
-export function entryLayout(e: OutboxEntry): EntryLayout {
-  const { flags, text } = storedTopic(e.deviceId, e.topic);
-  const idBytes = Buffer.byteLength(e.deviceId);
+/**
+ * The middle part per topic (a device's topics name the device, so the id is checked, not keyed):
+ * it repeats for every message of a device, and encoding two strings to UTF-8 for each one was most
+ * of the entry's cost. Cleared when full, so a stream of made-up topics cannot grow it.
+ */
+const MIDDLES = new Map<string, { deviceId: string; flags: number; idBytes: number; middle: Buffer }>();
+const MAX_MIDDLES = 8192;
+
+function middleOf(deviceId: string, topic: string): { flags: number; idBytes: number; middle: Buffer } {
+  const cached = MIDDLES.get(topic);
+  if (cached !== undefined && cached.deviceId === deviceId) return cached;
+  const { flags, text } = storedTopic(deviceId, topic);
+  const idBytes = Buffer.byteLength(deviceId);
   const textBytes = Buffer.byteLength(text);
   if (idBytes > MAX_DEVICE_ID_BYTES) throw new RangeError(`device id longer than ${MAX_DEVICE_ID_BYTES} bytes`);
   if (textBytes > MAX_TOPIC_BYTES) throw new RangeError(`topic longer than ${MAX_TOPIC_BYTES} bytes`);
-  return { flags, text, idBytes, textBytes, bytes: HEADER_BYTES + idBytes + 2 + textBytes + e.payload.length };
+  const middle = Buffer.allocUnsafe(idBytes + 2 + textBytes);
+  middle.write(deviceId, 0, 'utf8');
+  middle.writeUInt16BE(textBytes, idBytes);
+  middle.write(text, idBytes + 2, 'utf8');
+  const made = { deviceId, flags, idBytes, middle };
+  if (MIDDLES.size >= MAX_MIDDLES) MIDDLES.clear();
+  MIDDLES.set(topic, made);
+  return made;
+}
+
+export function entryLayout(e: OutboxEntry): EntryLayout {
+  const { flags, idBytes, middle } = middleOf(e.deviceId, e.topic);
+  return { flags, idBytes, middle, bytes: HEADER_BYTES + middle.length + e.payload.length };
 }
 
 /** Writes the entry at `at` (`layout.bytes` of room); returns where its payload starts. */
@@ -70,9 +95,8 @@ export function writeEntry(buf: Buffer, at: number, e: OutboxEntry, layout: Entr
   buf.writeUIntBE(e.receivedAt, at + 2, 6);
   buf.writeUIntBE(e.deviceSeq, at + 8, 6);
   buf[at + 14] = layout.idBytes;
-  let to = at + HEADER_BYTES + buf.write(e.deviceId, at + HEADER_BYTES, 'utf8');
-  to = buf.writeUInt16BE(layout.textBytes, to);
-  to += buf.write(layout.text, to, 'utf8');
+  const to = at + HEADER_BYTES + layout.middle.length;
+  buf.set(layout.middle, at + HEADER_BYTES);
   buf.set(e.payload, to);
   return to;
 }

@@ -25,3 +25,19 @@ t.test('keys sort in sequence order', async (t) => {
   t.same(keys.map(parseSeqKey), seqs);
   t.throws(() => parseSeqKey('xyz'));
 });
+
+t.test('one topic published by two devices, and a device publishing on two topics, encode each as it was', async (t) => {
+  const a = 'iot_dev_aaaaaaaaaaaa';
+  const b = 'iot_dev_bbbbbbbbbbbb';
+  const shared = 'building/lobby/temperature';
+  const entries = [
+    { deviceId: a, topic: shared, receivedAt: 1, deviceSeq: 1, payload: Buffer.from('1') },
+    { deviceId: b, topic: shared, receivedAt: 2, deviceSeq: 1, payload: Buffer.from('2') },
+    { deviceId: a, topic: `devices/${a}/telemetry`, receivedAt: 3, deviceSeq: 2, payload: Buffer.from('3') },
+    { deviceId: a, topic: shared, receivedAt: 4, deviceSeq: 3, payload: Buffer.from('4') },
+    { deviceId: 'iot_dev_ééééééééééé', topic: 'devices/iot_dev_ééééééééééé/télémétrie', receivedAt: 5, deviceSeq: 1, payload: Buffer.from('5') },
+  ];
+  for (const e of entries) t.same(decodeEntry(encodeEntry(e)), e, `${e.deviceId} on ${e.topic}`);
+  t.throws(() => encodeEntry({ ...entries[0]!, topic: 'x'.repeat(70_000) }), RangeError, 'a topic too long for its length field');
+  t.throws(() => encodeEntry({ ...entries[0]!, topic: 'x'.repeat(70_000) }), RangeError, 'and again (nothing cached)');
+});
