@@ -59,12 +59,17 @@ async function afterCrash(t: Test, h: Harness): Promise<Harness> {
 
 const rowOnDisk = (h: Harness, key: string): Promise<UsageCounters | undefined> => h.store.json<UsageCounters>('usage').get(key);
 
+/** Two 10-byte messages at the harness's start time, then the clock moves to `later` and one 5-byte message. */
+function countAcross(h: Harness, later: string): void {
+  h.meter.count(DEVICE, 'in', 10);
+  h.meter.count(DEVICE, 'in', 10);
+  h.clock.now = new Date(later);
+  h.meter.count(DEVICE, 'in', 5);
+}
+
 t.test('a batch that fails at the turn of the month loses no counts of the month that ended', async (t) => {
   const h = await open(t, '2026-01-31T23:59:00Z');
-  h.meter.count(DEVICE, 'in', 10);
-  h.meter.count(DEVICE, 'in', 10);
-  h.clock.now = new Date('2026-02-01T00:00:30Z');
-  h.meter.count(DEVICE, 'in', 5);
+  countAcross(h, '2026-02-01T00:00:30Z');
 
   h.failing.armed = true;
   await t.rejects(h.commits.commit([]), 'the batch with January\'s last counts fails');
@@ -138,10 +143,7 @@ t.test('a clean stop folds everything: the rows are on disk and the journal is e
 
 t.test('a device counted before and after midnight has a row for each day', async (t) => {
   const h = await open(t, '2026-11-26T23:59:59Z');
-  h.meter.count(DEVICE, 'in', 10);
-  h.meter.count(DEVICE, 'in', 10);
-  h.clock.now = new Date('2026-11-27T00:00:01Z');
-  h.meter.count(DEVICE, 'in', 5);
+  countAcross(h, '2026-11-27T00:00:01Z');
   await h.commits.commit([]);
   t.equal(h.meter.deviceToday(DEVICE).messages_in, 1, 'today holds only what came after midnight');
   t.equal(h.meter.deviceMonth(DEVICE).messages_in, 3, 'the month holds all three');
