@@ -202,7 +202,8 @@ does anything. Measured decomposition (2026-11-26, this machine; commands in bra
   and node-cron), compiled code and module source (about 7.6 MB), and native allocations. Per
   connection, the gateway's own state was cut from 1.2–1.6 KB to about 0.4 KB (shared functions
   instead of per-connection closures, the CONNECT password dropped after authentication); the rest is
-  Node's TLS (a plain Node TLS server holds about 27 KB per connection, 23 KB of it native) and aedes'
+  Node's TLS (a plain Node TLS server holds about 28–29 KB per connection, 3.5 KB of it JS heap:
+  \`node dist/bench/tls-baseline.js\`; TLS 1.2 or SSL_OP_NO_TICKET change nothing) and aedes'
   client (about 5.5 KB of heap), which bare aedes pays too, and V8's young generation, which grows to
   32 MB during a burst of connects (about 16 KB per connection of the 1,000-device ΔRSS/N, in both).
   \`MALLOC_MMAP_THRESHOLD_\` (systemd unit) is kept; smaller V8 semi-spaces saved 9–20 MB but cost
