@@ -173,10 +173,10 @@ does anything. Measured decomposition (2026-11-26, this machine; commands in bra
   kept per topic (append 0.61 → 0.21 µs). Paired before/after (git worktrees of 93d6639 and cab2a07,
   \`--only throughput --reps 1\` alternating, twice): QoS 1 35.1, 35.0 → 28.7, 28.5 µs per message
   (mosquitto 19.7–22.4 µs in the same runs), QoS 0 22.2, 22.1 → 20.8, 20.6 µs. The
-  gateway's QoS 1 figure depends on the run's shape, not understood yet: in the full runs of
-  2026-11-27 it read 41–44 µs; \`--only throughput --no-aedes\` in the same hours 28–35 µs; \`--only
-  throughput\` with the bare aedes column (whose windows then come between the gateway's QoS 0 and QoS
-  1 windows) 45 µs for this code and 48–57 µs for 93d6639, while mosquitto moved 10–15% between them.
+  gateway's QoS 1 figure drifts more than mosquitto's with the hour and a little with the run's shape:
+  the full runs of 2026-11-27 read 41–44 µs; \`--only throughput --no-aedes\` read 28.5 µs at 03:25
+  and 39.5, 34.0 µs at 04:00, when \`--only throughput\` with the bare aedes column, alternated with
+  it, read 44.5, 39.4 µs (mosquitto 20.3–24.2 µs in all four). Not understood yet.
 - **QoS 1 latency at 5,000 msg/s.** Without the uplink the gateway meets it: p99 1.7–2.3 ms in three
   runs (\`npm run bench -- --only latency --reps 1 --gateway-env WAYS_EDGE_CLOUD_URL=\`); with it, 4–8 ms
   in the same hour. Neither the cloud consumer's decoding (a consumer that decodes nothing gave 4.0 and
