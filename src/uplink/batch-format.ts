@@ -3,6 +3,7 @@ import type { StoredEntry } from './outbox.js';
 import { seqKey } from './outbox-key.js';
 import { isJsonText } from './json-check.js';
 import type { GzipStream } from './gzip-stream.js';
+import { TopicCache } from './topic-cache.js';
 
 /**
  * The batch format, version 1 (docs/UPLINK.md "Batch format" is the reference for cloud consumers):
@@ -68,21 +69,14 @@ function isEmbeddable(payload: Buffer): boolean {
 /**
  * Per-message bytes that repeat: the `{"device_id":…,"topic":…,"received_at":"` opening per device and
  * topic, and the ISO time of the last receive millisecond (a batch's messages share few of them).
- * Cleared when full, so a stream of made-up topics cannot grow it.
  */
-/** Keyed by topic (a device's topics name the device), checked against the device id. */
-const MESSAGE_HEADS = new Map<string, { deviceId: string; head: Buffer }>();
-const MAX_MESSAGE_HEADS = 4096;
+const MESSAGE_HEADS = new TopicCache<Buffer>(4096);
 let isoAt = -1;
 let isoBytes = Buffer.alloc(0);
 
 function messageHead(deviceId: string, topic: string): Buffer {
-  const cached = MESSAGE_HEADS.get(topic);
-  if (cached !== undefined && cached.deviceId === deviceId) return cached.head;
-  if (MESSAGE_HEADS.size >= MAX_MESSAGE_HEADS) MESSAGE_HEADS.clear();
-  const head = Buffer.from(`{"device_id":${JSON.stringify(deviceId)},"topic":${JSON.stringify(topic)},"received_at":"`);
-  MESSAGE_HEADS.set(topic, { deviceId, head });
-  return head;
+  return MESSAGE_HEADS.lookup(deviceId, topic)
+    ?? MESSAGE_HEADS.store(deviceId, topic, Buffer.from(`{"device_id":${JSON.stringify(deviceId)},"topic":${JSON.stringify(topic)},"received_at":"`));
 }
 
 function isoTime(ms: number): Buffer {

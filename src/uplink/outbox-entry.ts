@@ -1,3 +1,5 @@
+import { TopicCache } from './topic-cache.js';
+
 /**
  * One outbox entry as stored in LevelDB (sublevel `out`, docs/UPLINK.md "Outbox"): a compact binary
  * record, because the outbox is written for every accepted device message and may hold millions.
@@ -45,10 +47,9 @@ function storedTopic(deviceId: string, topic: string): { flags: number; text: st
   return own ? { flags: FLAG_DEVICE_TOPIC, text: topic.slice(slash + 1) } : { flags: 0, text: topic };
 }
 
-/** Encoded size of an entry, without encoding it (the outbox's byte accounting). */
+/** Encoded size of an entry, without encoding it. */
 export function encodedEntrySize(deviceId: string, topic: string, payloadBytes: number): number {
-  const { text } = storedTopic(deviceId, topic);
-  return HEADER_BYTES + Buffer.byteLength(deviceId) + 2 + Buffer.byteLength(text) + payloadBytes;
+  return HEADER_BYTES + middleOf(deviceId, topic).middle.length + payloadBytes;
 }
 
 /**
@@ -58,16 +59,18 @@ export function encodedEntrySize(deviceId: string, topic: string, payloadBytes: 
 export interface EntryLayout { flags: number; idBytes: number; middle: Buffer; bytes: number }
 
 /**
- * The middle part per topic (a device's topics name the device, so the id is checked, not keyed):
- * it repeats for every message of a device, and encoding two strings to UTF-8 for each one was most
- * of the entry's cost. Cleared when full, so a stream of made-up topics cannot grow it.
+ * The middle part, made once per device topic (src/uplink/topic-cache.ts): encoding two strings to
+ * UTF-8 for every message was most of the entry's cost.
  */
-const MIDDLES = new Map<string, { deviceId: string; flags: number; idBytes: number; middle: Buffer }>();
-const MAX_MIDDLES = 8192;
+const MIDDLES = new TopicCache<EntryMiddle>(8192);
 
-function middleOf(deviceId: string, topic: string): { flags: number; idBytes: number; middle: Buffer } {
-  const cached = MIDDLES.get(topic);
-  if (cached !== undefined && cached.deviceId === deviceId) return cached;
+interface EntryMiddle { flags: number; idBytes: number; middle: Buffer }
+
+function middleOf(deviceId: string, topic: string): EntryMiddle {
+  return MIDDLES.lookup(deviceId, topic) ?? MIDDLES.store(deviceId, topic, makeMiddle(deviceId, topic));
+}
+
+function makeMiddle(deviceId: string, topic: string): EntryMiddle {
   const { flags, text } = storedTopic(deviceId, topic);
   const idBytes = Buffer.byteLength(deviceId);
   const textBytes = Buffer.byteLength(text);
@@ -77,10 +80,7 @@ function middleOf(deviceId: string, topic: string): { flags: number; idBytes: nu
   middle.write(deviceId, 0, 'utf8');
   middle.writeUInt16BE(textBytes, idBytes);
   middle.write(text, idBytes + 2, 'utf8');
-  const made = { deviceId, flags, idBytes, middle };
-  if (MIDDLES.size >= MAX_MIDDLES) MIDDLES.clear();
-  MIDDLES.set(topic, made);
-  return made;
+  return { flags, idBytes, middle };
 }
 
 export function entryLayout(e: OutboxEntry): EntryLayout {
