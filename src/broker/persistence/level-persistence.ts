@@ -218,12 +218,7 @@ export class LevelPersistence<V = unknown> {
    * function: the answer is in memory, and a plain resolved promise is cheaper per message.
    */
   subscriptionsByTopic(topic: string): Promise<TopicSubscription[]> {
-    try {
-      this.#assertReady();
-      return Promise.resolve(this.#subIndex.byTopic(topic));
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    return this.#notReady() ?? Promise.resolve(this.#subIndex.byTopic(topic));
   }
 
   async cleanSubscriptions(client: ClientRef): Promise<void> {
@@ -246,13 +241,7 @@ export class LevelPersistence<V = unknown> {
 
   /** aedes calls this for every QoS 1 and 2 message, mostly with no subscriber: that case writes nothing. */
   outgoingEnqueueCombi(subs: ReadonlyArray<{ clientId: string }>, packet: PacketInput): Promise<void> {
-    try {
-      this.#assertReady();
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    if (subs.length === 0) return NOTHING_TO_WRITE;
-    return this.#enqueue(subs, packet);
+    return this.#notReady() ?? (subs.length === 0 ? NOTHING_TO_WRITE : this.#enqueue(subs, packet));
   }
 
   async #enqueue(subs: ReadonlyArray<{ clientId: string }>, packet: PacketInput): Promise<void> {
@@ -469,6 +458,16 @@ export class LevelPersistence<V = unknown> {
     this.#subIndex.clear();
     this.#queue.clear();
     await this.#writes.close();
+  }
+
+  /** #assertReady for the methods that are not async functions: its error as a rejected promise. */
+  #notReady(): Promise<never> | undefined {
+    try {
+      this.#assertReady();
+      return undefined;
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   #assertReady(): BrokerRef {
