@@ -14,18 +14,14 @@ import { apiClient } from '../test/helpers/http.js';
 import { registerDevice, type RegisteredDevice } from '../test/helpers/devices.js';
 import { openEvents, type SseStream } from '../test/web/sse-client.js';
 import { cpuSeconds } from './lib/proc.js';
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-}
+import { numberArg } from './lib/script-args.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function main(): Promise<void> {
-  const seconds = arg('seconds', 30);
-  const streamCount = arg('streams', 10);
-  const rounds = arg('rounds', 2);
+  const seconds = numberArg('seconds', 30);
+  const streamCount = numberArg('streams', 10);
+  const rounds = numberArg('rounds', 2);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'ways-edge-bench-events-'));
   // Host health sampling (every 30 s, ~100 ms of CPU each) would be most of the noise: sampled yearly here.
   const gw = await spawnGateway(dataDir, { WAYS_EDGE_LOG_LEVEL: 'info', WAYS_EDGE_JOBS_HEALTH_SAMPLE: '0 0 1 1 *' });

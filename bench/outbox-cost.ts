@@ -18,11 +18,7 @@ import { Store } from '../src/store/store.js';
 import { Outbox } from '../src/uplink/outbox.js';
 import { Meter } from '../src/metering/meter.js';
 import type { AcceptedMessage } from '../src/broker/ingest.js';
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-}
+import { numberArg } from './lib/script-args.js';
 
 const DEVICES = Array.from({ length: 50 }, (_, i) => `iot_dev_${String(i).padStart(12, '0')}`);
 const BATCH = 500;
@@ -72,10 +68,10 @@ async function round(messages: number, perCommit: number, withMeter: boolean): P
 }
 
 async function main(): Promise<void> {
-  const messages = arg('messages', 200_000);
-  const perCommit = arg('per-commit', 20);
-  const rounds = arg('rounds', 3);
-  const withMeter = arg('meter', 0) === 1;
+  const messages = numberArg('messages', 200_000);
+  const perCommit = numberArg('per-commit', 20);
+  const rounds = numberArg('rounds', 3);
+  const withMeter = numberArg('meter', 0) === 1;
   console.log(`outbox cost: ${messages} messages of 50 devices, ${perCommit} per group commit, read and removed ${BATCH} at a time${withMeter ? ', with the usage meter' : ''}`);
   for (let r = 1; r <= rounds; r++) {
     const { usPerMsg, seconds } = await round(messages, perCommit, withMeter);

@@ -127,9 +127,9 @@ async function main(): Promise<void> {
   let failure: unknown;
   try {
     const deviceCount = Math.max(settings.devices, ...(settings.only.has('connections') ? settings.connectionSteps : [0]));
-    const env = await prepareEnv(root, deviceCount, settings.gatewayEnv);
+    const env = await prepareEnv(root, deviceCount, { env: settings.gatewayEnv, nodeArgs: settings.gatewayNodeArgs, stdoutFile: settings.gatewayStdoutFile });
     const extra = Object.entries(settings.gatewayEnv).map(([k, v]) => `${k}=${v}`);
-    if (process.env.BENCH_GATEWAY_NODE_ARGS) report.note(`Experiment: every gateway of this run ran with node ${process.env.BENCH_GATEWAY_NODE_ARGS} (BENCH_GATEWAY_NODE_ARGS).`);
+    if (settings.gatewayNodeArgs.length > 0) report.note(`Experiment: every gateway of this run ran with node ${settings.gatewayNodeArgs.join(' ')} (BENCH_GATEWAY_NODE_ARGS).`);
     if (extra.length > 0) report.note(`Experiment: every gateway of this run had ${extra.join(', ')} in its environment (--gateway-env).`);
     log(`prepared: ${deviceCount} devices (store pre-filled, one reused password hash), mosquitto password file and ACL, one ECDSA P-256 certificate for both brokers`);
     const state = { gatewayHasBroker: true };

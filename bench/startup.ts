@@ -10,15 +10,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fillStore } from './lib/fill.js';
 import { spawnGateway } from '../test/helpers/spawn.js';
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-}
+import { numberArg } from './lib/script-args.js';
 
 async function main(): Promise<void> {
-  const count = arg('devices', 10_000);
-  const runs = arg('runs', 5);
+  const count = numberArg('devices', 10_000);
+  const runs = numberArg('runs', 5);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'ways-edge-bench-start-'));
   try {
     await fillStore(dataDir, count);

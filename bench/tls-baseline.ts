@@ -15,14 +15,10 @@ import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { makeCerts } from './lib/certs.js';
-import { cpuSeconds } from './lib/proc.js';
+import { cpuSeconds, rssKb } from './lib/proc.js';
+import { argValue, numberArg } from './lib/script-args.js';
 
 type Reply = { port: number } | { rss: number; heap: number; n: number };
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? String(process.argv[i + 1]) : fallback;
-}
 
 /** The child: a TLS server that holds every connection and answers 'measure' with its memory. */
 function serve(): void {
@@ -39,14 +35,13 @@ function serve(): void {
   server.listen(0, '127.0.0.1', () => process.send?.({ port: (server.address() as { port: number }).port }));
   process.on('message', () => {
     (globalThis as { gc?: () => void }).gc?.();
-    const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? NaN);
-    process.send?.({ rss, heap: process.memoryUsage().heapUsed, n: held.length });
+    process.send?.({ rss: rssKb(process.pid), heap: process.memoryUsage().heapUsed, n: held.length });
   });
 }
 
 async function main(): Promise<void> {
-  const total = Number(arg('conns', '3000'));
-  const variant = arg('variant', 'default');
+  const total = numberArg('conns', 3000);
+  const variant = argValue('variant', 'default');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ways-edge-tls-baseline-'));
   const certs = await makeCerts(dir);
   const child = fork(new URL(import.meta.url).pathname, ['serve', certs.certFile, certs.keyFile, variant], { execArgv: ['--expose-gc'] });

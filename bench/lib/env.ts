@@ -29,11 +29,18 @@ export interface BenchEnv {
   mosqUsers: Credential[];
   appPassword: string;
   cloudPort: number;
-  /** `--gateway-env` of the run: applied last to every gateway's environment. */
-  gatewayExtraEnv: Record<string, string>;
+  /** The run's experiments (--gateway-env, BENCH_GATEWAY_NODE_ARGS, BENCH_GATEWAY_STDOUT), for every gateway. */
+  gatewayExtras: GatewayExtras;
 }
 
-export async function prepareEnv(root: string, deviceCount: number, gatewayExtraEnv: Record<string, string> = {}): Promise<BenchEnv> {
+export interface GatewayExtras {
+  /** Applied last to every gateway's environment. */
+  env: Record<string, string>;
+  nodeArgs: string[];
+  stdoutFile: string | undefined;
+}
+
+export async function prepareEnv(root: string, deviceCount: number, gatewayExtras: GatewayExtras): Promise<BenchEnv> {
   const certDir = path.join(root, 'certs');
   mkdirSync(certDir, { recursive: true });
   const certs = await makeCerts(certDir);
@@ -45,7 +52,7 @@ export async function prepareEnv(root: string, deviceCount: number, gatewayExtra
     ...fill.ids.map((id) => ({ username: id, password: fill.password })),
     { username: MOSQ_APP_USER, password: appPassword },
   ];
-  return { root, certs, gwDataDir, fill, mosqUsers, appPassword, cloudPort: await freePort(), gatewayExtraEnv };
+  return { root, certs, gwDataDir, fill, mosqUsers, appPassword, cloudPort: await freePort(), gatewayExtras };
 }
 
 export function devices(env: BenchEnv, from: number, count: number): DeviceCredential[] {
@@ -79,7 +86,7 @@ export function gatewayEnv(env: BenchEnv, f: GatewayFlavour): Record<string, str
     // Reconnect to the cloud quickly after the drain test's outage (the default backoff reaches 60 s).
     WAYS_EDGE_CLOUD_RECONNECT_MIN_MS: '200',
     WAYS_EDGE_CLOUD_RECONNECT_MAX_MS: '500',
-    ...env.gatewayExtraEnv,
+    ...env.gatewayExtras.env,
   };
 }
 
@@ -88,7 +95,8 @@ export function newGateway(env: BenchEnv, f: GatewayFlavour = {}): GatewayProces
     name: f.name ?? 'ways-edge',
     dataDir: f.dataDir ?? env.gwDataDir,
     env: gatewayEnv(env, f),
-    ...(f.nodeArgs ? { nodeArgs: f.nodeArgs } : {}),
+    nodeArgs: [...(f.nodeArgs ?? []), ...env.gatewayExtras.nodeArgs],
+    ...(env.gatewayExtras.stdoutFile ? { stdoutFile: env.gatewayExtras.stdoutFile } : {}),
     readyTimeoutMs: 60_000,
   });
 }

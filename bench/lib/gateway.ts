@@ -20,6 +20,8 @@ export interface GatewayOptions {
   env?: Record<string, string>;
   nodeArgs?: string[];
   readyTimeoutMs?: number;
+  /** Where the child's stdout lines that are not log lines (e.g. --trace-gc output) are appended. */
+  stdoutFile?: string;
 }
 
 export type LogLine = Record<string, unknown>;
@@ -49,7 +51,7 @@ export class GatewayProcess {
     const t0 = performance.now();
     this.logs.length = 0;
     this.stderr = '';
-    const child = spawn(process.execPath, [...(this.opts.nodeArgs ?? []), ...(process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean) ?? []), MAIN_JS, 'start'], {
+    const child = spawn(process.execPath, [...(this.opts.nodeArgs ?? []), MAIN_JS, 'start'], {
       env: {
         PATH: process.env.PATH ?? '',
         ...unitProcessEnvironment(),
@@ -65,7 +67,7 @@ export class GatewayProcess {
     this.child = child;
     child.stderr?.on('data', (c: Buffer) => { this.stderr = (this.stderr + c.toString()).slice(-8000); });
     createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (!line.startsWith('{')) { if (process.env.BENCH_GATEWAY_STDOUT) appendFileSync(process.env.BENCH_GATEWAY_STDOUT, `${line}\n`); return; }
+      if (!line.startsWith('{')) { if (this.opts.stdoutFile) appendFileSync(this.opts.stdoutFile, `${line}\n`); return; }
       let entry: LogLine;
       try { entry = JSON.parse(line) as LogLine; } catch { return; }
       // Keep what the bench looks at, not every per-connection line (5,000 devices log a lot).

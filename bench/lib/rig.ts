@@ -10,6 +10,7 @@ import { nowUs } from './payload.js';
 import type { DeviceCredential } from './protocol.js';
 import type { LatencySummary } from './stats.js';
 import { split, Worker, WorkerPool } from './workers.js';
+import { untilStable } from './until-stable.js';
 
 /** The brokers of a run: mosquitto, the gateway, and bare aedes as the reference of what aedes and Node cost alone. */
 export type Label = 'mosquitto' | 'ways-edge' | 'aedes';
@@ -122,16 +123,8 @@ export class Rig {
   }
 
   /** Waits until the subscriber's count has not moved for `quietMs` (bounded by `maxMs`). */
-  async quiesce(quietMs = 300, maxMs = 15_000): Promise<number> {
-    const deadline = performance.now() + maxMs;
-    let last = await this.delivered();
-    let stableSince = performance.now();
-    while (performance.now() < deadline) {
-      await sleep(100);
-      const now = await this.delivered();
-      if (now !== last) { last = now; stableSince = performance.now(); } else if (performance.now() - stableSince >= quietMs) break;
-    }
-    return last;
+  quiesce(quietMs = 300, maxMs = 15_000): Promise<number> {
+    return untilStable(() => this.delivered(), quietMs, maxMs);
   }
 
   /**

@@ -47,10 +47,14 @@ export interface Settings {
    * (NODE_OPTIONS). Applied last, so it wins over the bench's own settings.
    */
   gatewayEnv: Record<string, string>;
+  /** BENCH_GATEWAY_NODE_ARGS: node flags for every gateway, those NODE_OPTIONS refuses (--trace-gc). */
+  gatewayNodeArgs: string[];
+  /** BENCH_GATEWAY_STDOUT: the file the gateways' non-log stdout lines (GC traces) are appended to. */
+  gatewayStdoutFile: string | undefined;
   writeDocs: boolean;
 }
 
-export function parseSettings(argv: readonly string[]): Settings {
+export function parseSettings(argv: readonly string[], environment: NodeJS.ProcessEnv = process.env): Settings {
   const has = (flag: string): boolean => argv.includes(flag);
   const value = (flag: string): string | undefined => {
     const i = argv.indexOf(flag);
@@ -72,6 +76,7 @@ export function parseSettings(argv: readonly string[]): Settings {
     if (eq <= 0) throw new Error(`--gateway-env takes NAME=VALUE, got "${assignment}"`);
     gatewayEnv[assignment.slice(0, eq)] = assignment.slice(eq + 1);
   });
+  const gatewayNodeArgs = (environment.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const reps = Number(value('--reps') ?? (quick ? 1 : 3));
   if (!Number.isInteger(reps) || reps < 1 || reps > 9) throw new Error('--reps must be 1..9');
   return {
@@ -102,8 +107,10 @@ export function parseSettings(argv: readonly string[]): Settings {
     only,
     bareAedes: !has('--no-aedes'),
     gatewayEnv,
+    gatewayNodeArgs,
+    gatewayStdoutFile: environment.BENCH_GATEWAY_STDOUT || undefined,
     // A full run records its table in docs/BENCHMARKS.md; a quick, partial or experimental one only when asked.
-    writeDocs: has('--write-docs') || (!quick && !onlyArg && !has('--reps') && !has('--no-docs') && Object.keys(gatewayEnv).length === 0 && !process.env.BENCH_GATEWAY_NODE_ARGS),
+    writeDocs: has('--write-docs') || (!quick && !onlyArg && !has('--reps') && !has('--no-docs') && Object.keys(gatewayEnv).length === 0 && gatewayNodeArgs.length === 0),
   };
 }
 

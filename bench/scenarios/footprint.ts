@@ -60,7 +60,7 @@ export async function startupTime(ctx: Ctx, root: string, gatewayEnv: Record<str
     const startMs: number[] = [];
     for (let r = 0; r < s.startupRuns; r++) {
       // No uplink here: only the start itself is timed.
-      const gw = new GatewayProcess({ name: 'ways-edge-startup', dataDir, env: { ...gatewayEnv, WAYS_EDGE_CLOUD_URL: '' } });
+      const gw = new GatewayProcess({ name: 'ways-edge-startup', dataDir, env: { ...gatewayEnv, WAYS_EDGE_CLOUD_URL: '' }, nodeArgs: s.gatewayNodeArgs });
       try {
         await gw.start();
         const ready = gw.logs.find((l) => l.event === 'ready');

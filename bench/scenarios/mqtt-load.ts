@@ -13,6 +13,7 @@ import { median } from '../lib/stats.js';
 import type { Worker } from '../lib/workers.js';
 import os from 'node:os';
 import { measureSyncedBatches } from '../lib/disk-sync.js';
+import { untilStable } from '../lib/until-stable.js';
 
 export interface CloudProbe { worker: Worker; pid: () => number }
 
@@ -54,17 +55,11 @@ function describe(r: WindowResult): string {
  * messages stops growing), so that no window starts with the previous one's backlog: a backlog beyond
  * the outbox's in-memory entries makes the uplink read from disk, which costs more per message.
  */
-async function uplinkDrained(ctx: Ctx, cloud: CloudProbe, kind: string, quietMs = 500, maxMs = 60_000): Promise<void> {
+async function uplinkDrained(ctx: Ctx, cloud: CloudProbe, kind: string): Promise<void> {
   const count = async (): Promise<number> => (await cloud.worker.call({ op: 'cloud-count' })).unique;
   const t0 = performance.now();
   const first = await count();
-  let last = first;
-  let stableSince = performance.now();
-  while (performance.now() - t0 < maxMs) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const now = await count();
-    if (now !== last) { last = now; stableSince = performance.now(); } else if (performance.now() - stableSince >= quietMs) break;
-  }
+  const last = await untilStable(count, 500, 60_000);
   if (last > first) ctx.log(`  ${kind.padEnd(7)} uplink drained ${fmtNumber(last - first)} more messages in ${((performance.now() - t0) / 1000).toFixed(1)} s after the window`);
 }
 

@@ -153,7 +153,7 @@ t.test('the results table: the bare aedes columns appear only when a row has aed
 });
 
 t.test('bench options: --gateway-env is repeatable and keeps a full run off docs/BENCHMARKS.md', async (t) => {
-  const plain = parseSettings([]);
+  const plain = parseSettings([], {});
   t.same(plain.gatewayEnv, {});
   t.equal(plain.bareAedes, true);
   t.equal(plain.writeDocs, true, 'a full run writes the document');
@@ -162,4 +162,14 @@ t.test('bench options: --gateway-env is repeatable and keeps a full run off docs
   t.equal(experiment.bareAedes, false);
   t.equal(experiment.writeDocs, false, 'an experiment does not replace the recorded table');
   t.throws(() => parseSettings(['--gateway-env', 'NOEQUALS']), /NAME=VALUE/);
+});
+
+t.test('bench options: node flags and a stdout file for the gateways come from the environment', async (t) => {
+  const plain = parseSettings([], {});
+  t.same(plain.gatewayNodeArgs, []);
+  t.equal(plain.gatewayStdoutFile, undefined);
+  const traced = parseSettings([], { BENCH_GATEWAY_NODE_ARGS: '--trace-gc  --trace-gc-nvp', BENCH_GATEWAY_STDOUT: '/tmp/gc.txt' });
+  t.same(traced.gatewayNodeArgs, ['--trace-gc', '--trace-gc-nvp'], 'split on spaces');
+  t.equal(traced.gatewayStdoutFile, '/tmp/gc.txt');
+  t.equal(traced.writeDocs, false, 'a run with extra node flags does not replace the recorded table');
 });
