@@ -148,11 +148,12 @@ export class BrokerHooks {
     }
     if (client === null) { this.deps.intake.accept(deviceId, topic, payload, qos, callback); return; }
     // A QoS 1 PUBACK waits in the connection's gate for the message's write; aedes routes it meanwhile.
-    const ackHold: AckHold | undefined = qos === 1 ? (durable) => PubackGate.of(client.conn).hold(packet.messageId ?? 0, durable, () => client.close()) : undefined;
+    const ackHold: AckHold | undefined = qos === 1 ? PubackGate.of(client.conn, client) : undefined;
+    const messageId = packet.messageId ?? 0;
     const limiter = this.deps.limiter;
-    if (!limiter) { this.deps.intake.accept(deviceId, topic, payload, qos, callback, ackHold); return; }
+    if (!limiter) { this.deps.intake.accept(deviceId, topic, payload, qos, callback, ackHold, messageId); return; }
     limiter.admit(deviceId, client, () => {
-      if (!client.closed) this.deps.intake.accept(deviceId, topic, payload, qos, callback, ackHold);
+      if (!client.closed) this.deps.intake.accept(deviceId, topic, payload, qos, callback, ackHold, messageId);
     });
   }
 

@@ -4,18 +4,24 @@ import type { Meter } from '../metering/meter.js';
 import type { Presence } from '../devices/presence.js';
 import type { MessageRates } from '../metering/rates.js';
 import type { Admission } from '../health/admission.js';
-import type { GroupCommit } from '../store/group-commit.js';
+import type { BatchOp, CommitListener, GroupCommit } from '../store/group-commit.js';
 import { overQuota } from '../metering/quota.js';
 import { GatewayError } from '../errors.js';
 import type { AcceptedMessage, IngestSink } from './ingest.js';
 
 export type Done = (err?: Error | null) => void;
 
+/** The intake adds no operations of its own to a batch (the sinks and the meter contribute theirs). */
+const NO_OPS: BatchOp[] = [];
+
 /**
  * Where the acknowledgement of a QoS 1 message from a live connection waits for its write
- * (src/broker/puback-gate.ts): given it, the intake lets aedes route the message at once.
+ * (src/broker/puback-gate.ts): given it, the intake lets aedes route the message at once. It joins
+ * the group commit's batch as a listener and holds the PUBACK of `messageId` until that batch ends.
  */
-export type AckHold = (durable: Promise<void>) => void;
+export interface AckHold extends CommitListener {
+  hold(messageId: number, batch: number): void;
+}
 
 /**
  * The last step of a device message that passed the ACL, size and rate checks: the monthly quota,
@@ -31,9 +37,14 @@ export type AckHold = (durable: Promise<void>) => void;
  * for the commit. QoS 0 promises nothing, so it is staged and routed without waiting, and written with
  * the next batch (src/store/group-commit.ts commitSoon).
  */
-export class Intake {
+export class Intake implements CommitListener {
   /** Devices refused for quota in the current episode, so each is logged once, not per message. */
   private readonly overQuotaLogged = new Set<string>();
+  /**
+   * QoS 1 messages whose PUBACK waits for a batch, per batch number (at most the batch being written
+   * and the one being gathered): a failed batch is logged once with its count, not once per message.
+   */
+  private readonly heldPerBatch = new Map<number, number>();
 
   constructor(private readonly deps: {
     quota: GatewayConfig['quota'];
@@ -47,7 +58,7 @@ export class Intake {
     sinks: readonly IngestSink[];
   }) {}
 
-  accept(deviceId: string, topic: string, payload: Buffer, qos: 0 | 1 | 2, done: Done, ackHold?: AckHold): void {
+  accept(deviceId: string, topic: string, payload: Buffer, qos: 0 | 1 | 2, done: Done, ackHold?: AckHold, messageId = 0): void {
     const { meter, commits } = this.deps;
     if (!this.deps.admission.accepting()) {
       // The health monitor logs why (once per episode); the device retries after reconnecting.
@@ -77,27 +88,39 @@ export class Intake {
     if (qos === 0) {
       // Nothing to wait for: written with the next batch, or within SOFT_COMMIT_DELAY_MS; the
       // counters ride along with it or with the periodic flush.
-      if (this.deps.sinks.length > 0) commits.commitSoon([], (err: unknown) => this.commitFailed(message, err));
+      if (this.deps.sinks.length > 0) commits.commitSoon(NO_OPS, this.softCommitFailed);
       done(null);
       return;
     }
-    // Even with no sink the commit is needed: it carries the counters of the message being acknowledged.
-    const durable = commits.commit([]);
     if (qos === 1 && ackHold) {
-      ackHold(durable);
-      durable.catch((err: unknown) => this.commitFailed(message, err));
+      // Even with no sink the batch is needed: it carries the counters of the message being acknowledged.
+      const batch = commits.join(NO_OPS, ackHold);
+      commits.join(NO_OPS, this);
+      this.heldPerBatch.set(batch, (this.heldPerBatch.get(batch) ?? 0) + 1);
+      ackHold.hold(messageId, batch);
       done(null);
       return;
     }
-    durable.then(() => done(null), (err: unknown) => {
-      this.commitFailed(message, err);
+    commits.commit([]).then(() => done(null), (err: unknown) => {
+      this.deps.log.error({ event: 'ingest_commit_failed', device_id: deviceId, qos, err }, 'storing a device message failed; it was not acknowledged');
       done(new GatewayError('internal', 'could not store the message', { cause: err }));
     });
   }
 
-  private commitFailed(message: AcceptedMessage, err: unknown): void {
-    this.deps.log.error({ event: 'ingest_commit_failed', device_id: message.deviceId, qos: message.qos, err }, 'storing a device message failed; it was not acknowledged');
+  batchCommitted(batch: number): void {
+    this.heldPerBatch.delete(batch);
   }
+
+  batchFailed(batch: number, err: unknown): void {
+    const messages = this.heldPerBatch.get(batch) ?? 0;
+    this.heldPerBatch.delete(batch);
+    this.deps.log.error({ event: 'ingest_commit_failed', qos: 1, messages, err }, `storing ${messages} QoS 1 message(s) failed; they were not acknowledged and their connections are closed`);
+  }
+
+  /** One function for every QoS 0 message: the group commit counts them per batch instead of keeping a callback each. */
+  private readonly softCommitFailed = (err: unknown, messages: number): void => {
+    this.deps.log.error({ event: 'ingest_commit_failed', qos: 0, messages, err }, `storing ${messages} QoS 0 message(s) failed; they are lost`);
+  };
 
   private refuseOverQuota(deviceId: string, over: 'messages' | 'bandwidth'): void {
     this.deps.meter.count(deviceId, 'rejected', 0);

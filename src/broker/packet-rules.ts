@@ -6,17 +6,29 @@
  * The packet guard (src/broker/packet-size.ts) feeds these while it follows packet boundaries.
  *
  * A verdict is `null` (fine, skip the rest of the body), `{problem}` (close the connection), or a
- * request for more: skip `skip` body bytes, then read `read` bytes and hand them to `then`.
+ * request for more: skip `skip` body bytes, then read `read` bytes and hand them to `then`, or read
+ * a two-byte number and hand it to `u16` with the packet's remaining length. The number form is what
+ * every QoS 1 PUBLISH and acknowledgement takes: the guard reads it into a number, with no buffer view
+ * or array for it, and the verdicts of the acknowledgements are made once, not per packet.
  */
-export type Verdict = null | { problem: string } | { skip: number; read: number; then: (bytes: Buffer) => Verdict };
+export type Verdict = null | { problem: string }
+  | { skip: number; read: number; then: (bytes: Buffer) => Verdict }
+  | { skip: number; u16: (value: number, remaining: number) => Verdict };
 
 const problem = (text: string): Verdict => ({ problem: text });
-const packetId = (bytes: Buffer, what: string): Verdict =>
-  (bytes.readUInt16BE(0) === 0 ? problem(`${what} with packet id 0 [MQTT-2.3.1-1]`) : null);
+const packetIdCheck = (what: string) => (id: number): Verdict => (id === 0 ? problem(`${what} with packet id 0 [MQTT-2.3.1-1]`) : null);
 
 /** Packet types (high nibble of the first byte). */
 const T = { CONNECT: 1, CONNACK: 2, PUBLISH: 3, PUBACK: 4, PUBREC: 5, PUBREL: 6, PUBCOMP: 7, SUBSCRIBE: 8, SUBACK: 9, UNSUBSCRIBE: 10, UNSUBACK: 11, PINGREQ: 12, PINGRESP: 13, DISCONNECT: 14 } as const;
 const ACK_NAMES: Record<number, string> = { 4: 'PUBACK', 5: 'PUBREC', 6: 'PUBREL', 7: 'PUBCOMP' };
+/** Per acknowledgement type: read its packet id, which may not be 0. */
+const ACK_ID: Record<number, Verdict> = Object.fromEntries(Object.entries(ACK_NAMES).map(([type, name]) => [type, { skip: 0, u16: packetIdCheck(name) }]));
+const PUBLISH_ID = packetIdCheck('PUBLISH');
+/** A QoS 1/2 PUBLISH: its topic length, then (past the topic) its packet id. */
+const PUBLISH_TOPIC_LENGTH: Verdict = {
+  skip: 0,
+  u16: (topicLength, remaining) => (2 + topicLength + 2 > remaining ? problem('QoS 1/2 PUBLISH without a packet id') : { skip: topicLength, u16: PUBLISH_ID }),
+};
 
 /** The first verdict on a packet once its fixed header (type byte and remaining length) is known. */
 export function judgeHeader(first: number, remaining: number): Verdict {
@@ -28,19 +40,11 @@ export function judgeHeader(first: number, remaining: number): Verdict {
       const qos = (first >> 1) & 3;
       if (qos === 0) return (first & 0x08) !== 0 ? problem('DUP set on a QoS 0 PUBLISH [MQTT-3.3.1-2]') : null;
       if (remaining < 4) return problem('QoS 1/2 PUBLISH without a packet id');
-      return {
-        skip: 0, read: 2,
-        then: (len) => {
-          const topicLength = len.readUInt16BE(0);
-          if (2 + topicLength + 2 > remaining) return problem('QoS 1/2 PUBLISH without a packet id');
-          return { skip: topicLength, read: 2, then: (id) => packetId(id, 'PUBLISH') };
-        },
-      };
+      return PUBLISH_TOPIC_LENGTH;
     }
     case T.PUBACK: case T.PUBREC: case T.PUBREL: case T.PUBCOMP: {
-      const name = ACK_NAMES[type] as string;
-      if (remaining !== 2) return problem(`${name} with remaining length ${remaining} (must be 2)`);
-      return { skip: 0, read: 2, then: (id) => packetId(id, name) };
+      if (remaining !== 2) return problem(`${ACK_NAMES[type] as string} with remaining length ${remaining} (must be 2)`);
+      return ACK_ID[type] as Verdict;
     }
     case T.SUBSCRIBE:
     case T.UNSUBSCRIBE: {

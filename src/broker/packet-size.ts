@@ -10,8 +10,8 @@ import { judgeHeader, type Verdict } from './packet-rules.js';
  *
  * On the way it applies the structure rules of src/broker/packet-rules.ts that the parser leaves out
  * (fixed lengths, packet id 0, QoS 0 with DUP, ill-formed topic filters): for those it looks at the
- * few body bytes a rule needs (a QoS 1/2 PUBLISH: the topic length and the packet id; a SUBSCRIBE or
- * UNSUBSCRIBE: its body, the only packets copied).
+ * few body bytes a rule needs (a QoS 1/2 PUBLISH: the topic length and the packet id, read into
+ * numbers; a SUBSCRIBE or UNSUBSCRIBE: its body, the only packets copied).
  */
 export class PacketSizeGuard {
   /** Bytes of the current packet's body still to skip. */
@@ -29,6 +29,10 @@ export class PacketSizeGuard {
   /** Made only when a rule asks for body bytes: most connections never send a packet that needs it. */
   private wanted: Buffer[] | undefined;
   private judge: ((bytes: Buffer) => Verdict) | undefined;
+  /** A two-byte number a rule asked for: bytes still to read, its value so far, who judges it. */
+  private numberLeft = 0;
+  private numberValue = 0;
+  private judgeNumber: ((value: number, remaining: number) => Verdict) | undefined;
   /** The announced length of the packet that broke the limit (for the log). */
   announced = 0;
   /** Why the packet was refused when it broke a structure rule (undefined for the size limit). */
@@ -46,7 +50,19 @@ export class PacketSizeGuard {
         this.skip -= n;
         this.bodyLeft -= n;
         i += n;
-        if (this.skip === 0 && this.want > 0 && this.bodyLeft === 0) return this.refuse('packet ends early');
+        if (this.skip === 0 && (this.want > 0 || this.numberLeft > 0) && this.bodyLeft === 0) return this.refuse('packet ends early');
+        continue;
+      }
+      if (this.numberLeft > 0) {
+        this.numberValue = this.numberValue * 256 + (chunk[i] as number);
+        this.numberLeft -= 1;
+        this.bodyLeft -= 1;
+        i += 1;
+        if (this.numberLeft === 0) {
+          const judge = this.judgeNumber as (value: number, remaining: number) => Verdict;
+          this.judgeNumber = undefined;
+          if (!this.follow(judge(this.numberValue, this.length))) return false;
+        }
         continue;
       }
       if (this.want > 0) {
@@ -96,6 +112,14 @@ export class PacketSizeGuard {
   private follow(verdict: Verdict): boolean {
     if (verdict === null) { this.skip = this.bodyLeft; return true; }
     if ('problem' in verdict) return this.refuse(verdict.problem);
+    if ('u16' in verdict) {
+      if (verdict.skip + 2 > this.bodyLeft) return this.refuse('packet ends early');
+      this.skip = verdict.skip;
+      this.numberLeft = 2;
+      this.numberValue = 0;
+      this.judgeNumber = verdict.u16;
+      return true;
+    }
     if (verdict.skip + verdict.read > this.bodyLeft) return this.refuse('packet ends early');
     this.skip = verdict.skip;
     this.want = verdict.read;

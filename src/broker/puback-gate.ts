@@ -1,4 +1,5 @@
 import mqttPacket from 'mqtt-packet';
+import type { AckHold } from './intake.js';
 
 /**
  * Holds a connection's QoS 1 PUBACKs until the messages they acknowledge are on disk, so that aedes
@@ -20,7 +21,11 @@ import mqttPacket from 'mqtt-packet';
 type Packet = Parameters<typeof mqttPacket.writeToStream>[0];
 type Stream = Parameters<typeof mqttPacket.writeToStream>[1];
 
-interface Slot { messageId: number; durable: boolean; packet: Packet | undefined }
+/** What the gate closes when a batch it waits for fails (aedes' Client). */
+export interface Closable { close(): void }
+
+/** A PUBACK's place in the order: the batch its message waits for (0: none), and the packet once aedes wrote it. */
+interface Slot { messageId: number; batch: number; packet: Packet | undefined }
 
 const gates = new WeakMap<object, PubackGate>();
 const writeToStream = mqttPacket.writeToStream;
@@ -38,36 +43,45 @@ function install(): void {
   }) as typeof mqttPacket.writeToStream;
 }
 
-export class PubackGate {
+/**
+ * One connection's gate. It is the group commit's listener for the batches its messages wait for
+ * (src/store/group-commit.ts join()): batches end in order, so a slot is durable once the last synced
+ * batch the gate heard of is at or past the slot's.
+ */
+export class PubackGate implements AckHold {
   private readonly slots: Slot[] = [];
+  private syncedThrough = 0;
 
-  private constructor(private readonly stream: Stream) {}
+  private constructor(private readonly stream: Stream, private readonly client: Closable) {}
 
-  /** The gate of a connection's stream (the one given to aedes.handle), made on first use. */
-  static of(stream: Stream): PubackGate {
+  /**
+   * The gate of a connection's stream (the one given to aedes.handle), made on first use. When a
+   * batch it waits for fails, the held PUBACKs are dropped and `client` (aedes' client of that
+   * connection) is closed: the device sends those messages again.
+   */
+  static of(stream: Stream, client: Closable): PubackGate {
     install();
     let gate = gates.get(stream);
     if (!gate) {
-      gate = new PubackGate(stream);
+      gate = new PubackGate(stream, client);
       gates.set(stream, gate);
     }
     return gate;
   }
 
-  /**
-   * The PUBACK of `messageId`, when aedes writes it, waits for `durable`. If that rejects, `onFailed`
-   * runs (it closes the connection) and nothing more is written through this gate.
-   */
-  hold(messageId: number, durable: Promise<unknown>, onFailed: () => void): void {
-    const slot: Slot = { messageId, durable: false, packet: undefined };
-    this.slots.push(slot);
-    durable.then(() => {
-      slot.durable = true;
-      this.flush();
-    }, () => {
-      this.slots.length = 0;
-      onFailed();
-    });
+  /** The PUBACK of `messageId`, when aedes writes it, waits until batch `batch` is synced. */
+  hold(messageId: number, batch: number): void {
+    this.slots.push({ messageId, batch, packet: undefined });
+  }
+
+  batchCommitted(batch: number): void {
+    if (batch > this.syncedThrough) this.syncedThrough = batch;
+    this.flush();
+  }
+
+  batchFailed(): void {
+    this.slots.length = 0;
+    this.client.close();
   }
 
   /** A PUBACK being written: true when the gate keeps it (held, or queued behind held ones). */
@@ -76,7 +90,7 @@ export class PubackGate {
     const messageId = (packet as { messageId?: number }).messageId;
     const slot = this.slots.find((s) => s.packet === undefined && s.messageId === messageId);
     if (slot) slot.packet = packet;
-    else this.slots.push({ messageId: messageId ?? 0, durable: true, packet });
+    else this.slots.push({ messageId: messageId ?? 0, batch: 0, packet });
     this.flush();
     return true;
   }
@@ -84,7 +98,7 @@ export class PubackGate {
   private flush(): void {
     while (this.slots.length > 0) {
       const head = this.slots[0] as Slot;
-      if (!head.durable || head.packet === undefined) return;
+      if (head.batch > this.syncedThrough || head.packet === undefined) return;
       this.slots.shift();
       const stream = this.stream as { destroyed?: boolean };
       if (stream.destroyed) { this.slots.length = 0; return; }

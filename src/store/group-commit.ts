@@ -31,17 +31,40 @@ export const SOFT_COMMIT_DELAY_MS = 25;
  */
 export const MIN_SYNC_INTERVAL_MS = 2;
 
-interface Waiter { resolve: () => void; reject: (e: unknown) => void; urgent: boolean }
+/**
+ * Told how a batch it joined ended. A listener joins a batch once however many operations it
+ * enlists in it (one Set entry), so a connection's QoS 1 messages cost no promise, closure or
+ * reaction each: those made up most of what a message kept alive while its batch was written.
+ */
+export interface CommitListener {
+  batchCommitted(batch: number): void;
+  batchFailed(batch: number, err: unknown): void;
+}
+
+/** Called once per failed batch with how many commitSoon() calls passed it into that batch. */
+export type SoftFailure = (err: unknown, calls: number) => void;
+
+interface Deferred { promise: Promise<void>; resolve: () => void; reject: (err: unknown) => void }
 
 /**
  * Group commit: callers hand in operations and wait; all operations that arrive while one synced
  * batch is being written go together into the next one. Durability then costs one fsync per batch,
- * not per message, and a caller's promise resolves only once its operations are on disk.
+ * not per message, and a caller learns of success only once its operations are on disk.
  * Operations nobody waits for (commitSoon) join the next batch, or start one after a short delay.
+ *
+ * Batches are numbered from 1 and end in that order. Waiting is per batch, not per caller: commit()
+ * callers of one batch share its promise, join() callers are told through their listener.
  */
 export class GroupCommit {
   private queued: BatchOp[] = [];
-  private waiters: Waiter[] = [];
+  /** The batch being gathered: someone waits for it (commit, join), or only commitSoon() fed it. */
+  private urgent = false;
+  private soft = false;
+  private listeners = new Set<CommitListener>();
+  private softFailures = new Map<SoftFailure, number>();
+  private deferred: Deferred | undefined;
+  /** Number of the batch being gathered. */
+  private gathering = 1;
   private writing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   /** performance.now() when the last batch was started. */
@@ -56,25 +79,43 @@ export class GroupCommit {
 
   /** Resolves when `ops` (and whatever contributors had pending) are synced. */
   commit(ops: BatchOp[]): Promise<void> {
-    for (const op of ops) this.queued.push(op);
-    const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject, urgent: true }));
+    this.enqueue(ops);
+    this.urgent = true;
+    this.deferred ??= deferred();
     this.start();
-    return done;
+    return this.deferred.promise;
+  }
+
+  /**
+   * Like commit(), for the hot path: `listener` is told when the batch holding `ops` ends. Returns
+   * that batch's number.
+   */
+  join(ops: BatchOp[], listener: CommitListener): number {
+    this.enqueue(ops);
+    this.urgent = true;
+    this.listeners.add(listener);
+    this.start();
+    return this.gathering;
   }
 
   /**
    * Writes `ops` with the next batch, at the latest after SOFT_COMMIT_DELAY_MS; nobody waits.
-   * `onFailed` is called if that batch fails.
+   * `onFailed` is called once if that batch fails, with the number of calls it made for it.
    */
-  commitSoon(ops: BatchOp[], onFailed: (err: unknown) => void): void {
-    for (const op of ops) this.queued.push(op);
-    this.waiters.push({ resolve: noop, reject: onFailed, urgent: false });
+  commitSoon(ops: BatchOp[], onFailed: SoftFailure): void {
+    this.enqueue(ops);
+    this.soft = true;
+    this.softFailures.set(onFailed, (this.softFailures.get(onFailed) ?? 0) + 1);
     if (!this.writing) this.arm();
   }
 
   /** Writes whatever is pending; used at shutdown and by periodic flushes. */
   async flush(): Promise<void> {
     await this.commit([]);
+  }
+
+  private enqueue(ops: BatchOp[]): void {
+    for (const op of ops) this.queued.push(op);
   }
 
   private start(): void {
@@ -94,9 +135,9 @@ export class GroupCommit {
     // otherwise finish synchronously, reset `writing` before it is assigned, and leave it set forever.
     await Promise.resolve();
     let first = true;
-    while (this.waiters.length > 0) {
+    while (this.urgent || this.soft) {
       // After the first batch, what only commitSoon() queued waits for its timer: bigger batches.
-      if (!first && !this.waiters.some((w) => w.urgent)) break;
+      if (!first && !this.urgent) break;
       first = false;
       // A loop: a timer can fire up to a millisecond early (libuv counts from the loop's cached
       // time), and then a second one waits out the rest, at least a millisecond. So batches start
@@ -107,27 +148,48 @@ export class GroupCommit {
         await new Promise((resolve) => setTimeout(resolve, wait));
       }
       this.lastStartedAt = performance.now();
+      const batch = this.gathering;
       const ops = this.queued;
-      const waiters = this.waiters;
+      const listeners = this.listeners;
+      const softFailures = this.softFailures;
+      const waiting = this.deferred;
+      this.gathering += 1;
       this.queued = [];
-      this.waiters = [];
+      this.urgent = false;
+      this.soft = false;
+      if (listeners.size > 0) this.listeners = new Set();
+      if (softFailures.size > 0) this.softFailures = new Map();
+      this.deferred = undefined;
       for (const c of this.contributors) for (const op of c.pendingOps()) ops.push(op);
+      let failure: { err: unknown } | undefined;
       try {
         if (ops.length > 0) {
           await this.db.batch(ops, { sync: true });
           this.counters.batches += 1;
           this.counters.ops += ops.length;
         }
-        for (const c of this.contributors) c.committed?.();
-        for (const w of waiters) w.resolve();
       } catch (err) {
+        failure = { err };
+      }
+      if (failure === undefined) {
+        for (const c of this.contributors) c.committed?.();
+        for (const l of listeners) l.batchCommitted(batch);
+        waiting?.resolve();
+      } else {
         for (const c of this.contributors) c.commitFailed();
-        for (const w of waiters) w.reject(err);
+        for (const l of listeners) l.batchFailed(batch, failure.err);
+        for (const [onFailed, calls] of softFailures) onFailed(failure.err, calls);
+        waiting?.reject(failure.err);
       }
     }
     this.writing = undefined;
-    if (this.waiters.length > 0) this.arm();
+    if (this.soft) this.arm();
   }
 }
 
-function noop(): void {}
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
+  return { promise, resolve, reject };
+}

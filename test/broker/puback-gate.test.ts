@@ -16,62 +16,71 @@ function connection(): { stream: PassThrough; received: () => string[]; drained:
   return { stream, received: () => [...seen], drained: () => new Promise((resolve) => setImmediate(resolve)) };
 }
 
-function deferred(): { promise: Promise<void>; resolve: () => void; reject: (err: Error) => void } {
-  let resolve!: () => void;
-  let reject!: (err: Error) => void;
-  const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
-  return { promise, resolve, reject };
+/** What aedes' client offers the gate: close(), counted. */
+function client(): { close: () => void; closed: () => number } {
+  let closed = 0;
+  return { close: () => { closed += 1; }, closed: () => closed };
 }
 
 const puback = (messageId: number): mqttPacket.IPubackPacket => ({ cmd: 'puback', messageId });
 
-t.test('a held PUBACK leaves only once its message is on disk, and PUBACKs keep their order', async (t) => {
+t.test('a held PUBACK leaves only once its batch is synced, and PUBACKs keep their order', async (t) => {
   const { stream, received, drained } = connection();
-  const gate = PubackGate.of(stream);
-  const first = deferred();
-  const second = deferred();
-  gate.hold(1, first.promise, () => t.fail('no failure'));
-  gate.hold(2, second.promise, () => t.fail('no failure'));
+  const gate = PubackGate.of(stream, client());
+  gate.hold(1, 1);
+  gate.hold(2, 2);
   t.equal(mqttPacket.writeToStream(puback(1), stream), true, 'aedes sees a successful write');
   mqttPacket.writeToStream(puback(2), stream);
   mqttPacket.writeToStream({ cmd: 'publish', topic: 'devices/x/commands', payload: 'go', qos: 0, retain: false, dup: false }, stream);
   await drained();
   t.same(received(), ['publish'], 'other packets are not held; the PUBACKs are');
-  second.resolve();
+  gate.batchCommitted(1);
   await drained();
-  t.same(received(), ['publish'], 'the second waits for the first (order of the PUBLISHes)');
-  first.resolve();
+  t.same(received(), ['publish', 'puback 1'], 'the first batch synced: its PUBACK leaves, the second waits');
+  gate.batchCommitted(2);
   await drained();
   t.same(received(), ['publish', 'puback 1', 'puback 2']);
 });
 
+t.test('a PUBACK written before its batch is synced waits; one held in an earlier batch goes first', async (t) => {
+  const { stream, received, drained } = connection();
+  const gate = PubackGate.of(stream, client());
+  gate.hold(4, 3);
+  gate.hold(5, 3);
+  gate.batchCommitted(3);
+  t.same(received(), [], 'nothing was written yet: nothing to send');
+  mqttPacket.writeToStream(puback(4), stream);
+  mqttPacket.writeToStream(puback(5), stream);
+  await drained();
+  t.same(received(), ['puback 4', 'puback 5'], 'written by aedes after the batch was synced: sent at once');
+});
+
 t.test('a PUBACK nobody held goes at once, or behind the held ones', async (t) => {
   const { stream, received, drained } = connection();
-  const gate = PubackGate.of(stream);
+  const gate = PubackGate.of(stream, client());
   mqttPacket.writeToStream(puback(7), stream);
   await drained();
   t.same(received(), ['puback 7'], 'nothing held: written at once');
-  const held = deferred();
-  gate.hold(8, held.promise, () => t.fail('no failure'));
+  gate.hold(8, 1);
   mqttPacket.writeToStream(puback(8), stream);
   mqttPacket.writeToStream(puback(9), stream);
   await drained();
   t.same(received(), ['puback 7'], 'an application\'s PUBACK waits behind a held one');
-  held.resolve();
+  gate.batchCommitted(1);
   await drained();
   t.same(received(), ['puback 7', 'puback 8', 'puback 9']);
 });
 
-t.test('a message whose write failed gets no PUBACK: the connection is closed instead', async (t) => {
+t.test('a message whose batch failed gets no PUBACK: the connection is closed instead', async (t) => {
   const { stream, received, drained } = connection();
-  const gate = PubackGate.of(stream);
-  const write = deferred();
-  let closed = 0;
-  gate.hold(3, write.promise, () => { closed += 1; stream.destroy(); });
+  const device = client();
+  const gate = PubackGate.of(stream, device);
+  gate.hold(3, 1);
   mqttPacket.writeToStream(puback(3), stream);
-  write.reject(new Error('No space left on device'));
+  gate.batchFailed();
+  gate.batchCommitted(2);
   await drained();
-  t.equal(closed, 1, 'the connection is closed');
+  t.equal(device.closed(), 1, 'the connection is closed');
   t.same(received(), [], 'and no PUBACK was written');
 });
 

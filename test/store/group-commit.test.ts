@@ -53,11 +53,15 @@ t.test('flush() writes what commitSoon() queued', async (t) => {
 t.test('a failed batch rejects commit() and tells commitSoon() callers', async (t) => {
   const db = await openDb(t);
   const commits = new GroupCommit(db, 60_000);
-  const failures: unknown[] = [];
-  commits.commitSoon([put('soft')], (err) => failures.push(err));
+  const failures: Array<{ err: unknown; calls: number }> = [];
+  const onFailed = (err: unknown, calls: number): void => { failures.push({ err, calls }); };
+  commits.commitSoon([put('soft')], onFailed);
+  commits.commitSoon([put('soft 2')], onFailed);
   // A put without a key is refused by LevelDB: the whole batch fails.
   await t.rejects(commits.commit([{ type: 'put', key: undefined as unknown as string, value: 1 }]));
-  t.equal(failures.length, 1, 'the commitSoon() caller heard of it');
+  t.equal(failures.length, 1, 'the commitSoon() caller heard of it once');
+  t.equal(failures[0]?.calls, 2, 'with the number of its calls in that batch');
+  t.ok(failures[0]?.err instanceof Error, 'and the error');
   t.same(await db.keys().all(), [], 'nothing of the batch written');
 });
 
@@ -78,4 +82,23 @@ t.test('synced batches are paced: a steady stream shares one batch per interval,
   const t1 = performance.now();
   await commits.commit([put('after a pause')]);
   t.ok(performance.now() - t1 < intervalMs, 'after a quiet spell a commit is not held back');
+});
+
+t.test('join(): a listener hears once per batch, in batch order, whatever it enlisted', async (t) => {
+  const db = await openDb(t);
+  const commits = new GroupCommit(db, 60_000, 50);
+  const heard: string[] = [];
+  const listener = { batchCommitted: (n: number) => heard.push(`ok ${n}`), batchFailed: (n: number) => heard.push(`failed ${n}`) };
+  const first = commits.join([put('a')], listener);
+  const again = commits.join([put('b')], listener);
+  t.equal(again, first, 'two joins before the batch starts are one batch');
+  const sharedPromise = commits.commit([put('c')]);
+  t.equal(commits.commit([]), sharedPromise, 'commit() callers of one batch share its promise');
+  await sharedPromise;
+  t.same(heard, [`ok ${first}`], 'told once');
+  const second = commits.join([{ type: 'put', key: undefined as unknown as string, value: 1 }], listener);
+  t.equal(second, first + 1, 'the next batch has the next number');
+  await t.rejects(commits.commit([]), 'that batch fails');
+  t.same(heard, [`ok ${first}`, `failed ${second}`]);
+  t.same((await db.keys().all()).sort(), ['a', 'b', 'c'], 'the first batch was written, nothing of the failed one');
 });
