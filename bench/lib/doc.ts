@@ -160,8 +160,12 @@ does anything. Measured decomposition (2026-11-26, this machine; commands in bra
   (gzip-stream.ts); the meter's day taken without a Date per message. Not done: writing no QoS 0 entry
   that the cloud acknowledged before its commit (the batcher would send uncommitted entries, which
   changes the failed-commit accounting and the per-device numbering guarantee: a design change);
-  silencing mqtt-packet's \`debug()\` (3–7% of the main thread, a tenth of the bytes allocated), which
-  would mean replacing a module of a dependency. 2026-11-27: once the uplink fell more than the
+  silencing mqtt-packet's \`debug()\` (3–7% of the main thread; its rest-argument arrays are 17% of
+  the bytes the gateway allocates under the paced load) and bl's \`readUInt8\`/\`readUInt16BE\`, which
+  make a Buffer view for every byte or number mqtt-packet's parser reads (9%): both are in
+  dependencies, and a postinstall patch would not reach the releases, which install with
+  \`npm ci --omit=dev --ignore-scripts\` (deploy/package.sh). With both edited in node_modules, two
+  alternating rounds read QoS 1 23.3, 23.1 against 25.8 µs and 29.4, 30.1 against 30.6 µs. 2026-11-27: once the uplink fell more than the
   in-memory entries (16,384) behind, its reads came from LevelDB and split whole records of ~1,600
   entries to return ~180 of them; a profiled QoS 1 window in that state spent 9.6 µs per message in
   \`entriesOf\` (93 µs per message in all, against 49 in the window before). Reads now step over the
@@ -177,7 +181,13 @@ does anything. Measured decomposition (2026-11-26, this machine; commands in bra
   gateway's QoS 1 figure drifts more than mosquitto's with the hour and a little with the run's shape:
   the full runs of 2026-11-27 read 41–44 µs; \`--only throughput --no-aedes\` read 28.5 µs at 03:25
   and 39.5, 34.0 µs at 04:00, when \`--only throughput\` with the bare aedes column, alternated with
-  it, read 44.5, 39.4 µs (mosquitto 20.3–24.2 µs in all four). Not understood yet.
+  it, read 44.5, 39.4 µs (mosquitto 20.3–24.2 µs in all four). Not understood yet; two things are
+  known (2026-11-27, second session). The store's size is not it: 50 or 5,000 registered devices
+  (the full run registers 5,000) read 30.9, 30.9 and 24.2, 36.9 µs alternating. And the gateway's
+  figure moves with mosquitto's and with its own delivered rate: in those four runs the ratio was
+  1.38, 1.22, 1.44 and 1.44×, lowest in the run that delivered the most (45k msg/s), because a
+  commit, a socket write and a batch cost the same whatever they carry, so fewer messages per
+  second each pay a larger share.
 - **QoS 1 latency at 5,000 msg/s.** Without the uplink the gateway meets it: p99 1.7–2.3 ms in three
   runs (\`npm run bench -- --only latency --reps 1 --gateway-env WAYS_EDGE_CLOUD_URL=\`); with it, 4–8 ms
   in the same hour. Neither the cloud consumer's decoding (a consumer that decodes nothing gave 4.0 and
@@ -193,8 +203,19 @@ does anything. Measured decomposition (2026-11-26, this machine; commands in bra
   (cloud.batch_max_messages 50: 40 mark-compacts, p99 21 ms); \`--single-threaded-gc\` (p99 4.6, 7.7
   ms) and \`--max-semi-space-size=4\` (8.2, 11.1 ms) did not separate from the default (9.6, 10.9 ms in
   the same hour). The QoS 0 paced row shows the same uplink effect: p99 2.3–5.4 ms with it, 0.7–1.3 ms
-  without. Next step: keep a batch's entries off the JS heap (views into the outbox records instead
-  of one object per message) and measure the promotion again. aedes routes a QoS 1 message only after
+  without. 2026-11-27, second session: a sampling heap profile that keeps collected objects
+  (\`HeapProfiler.startSampling\` with includeObjectsCollectedByMajorGC/MinorGC, through a
+  \`--import\` preload) showed where the bytes come from: mqtt-packet's \`debug()\` arguments 17%,
+  bl's per-read views 9%, and on the QoS 1 path a promise, a waiter and closures per message
+  (group commit, intake, PUBACK gate) and the packet guard's verdicts and views. The group commit
+  now shares one promise per batch and tells listeners once per batch (the PUBACK gate holds a
+  batch number per message), and the guard reads numbers instead of buffers: 1,765 → 1,508 MB
+  allocated over one latency run (−15%). p99 did not separate from the noise (one run each, 4–9 ms
+  either way), and neither did \`--max-semi-space-size=64\` (5.4, 5.2 ms against 4.6, 4.0 ms), so
+  young-generation GC is not what sets it. Lowering every non-main thread of the gateway to nice 10
+  made it much worse (62 ms), so the p99 follows how the two cores are shared. Next step: keep a
+  batch's entries off the JS heap (views into the outbox records instead of one object per message:
+  in the profile of what survives a scavenge, \`stage\` and \`append\` are 18%). aedes routes a QoS 1 message only after
   writing its PUBACK, so the message is routed at once and only the PUBACK
   waits for the synced commit (src/broker/puback-gate.ts); on this disk an fsync now and then takes
   100–900 ms, which used to put those stalls into the delivery latency.
