@@ -78,7 +78,11 @@ over loopback, with every process it starts stopped by PID at the end:
   \`WAYS_EDGE_CLOUD_URL=\` (no uplink, so no outbox either) or \`NODE_OPTIONS=--max-semi-space-size=64\`;
   such a run says so in its notes and does not replace this document. \`BENCH_GATEWAY_NODE_ARGS\` passes node
   flags that NODE_OPTIONS refuses (\`--trace-gc\`), and \`BENCH_GATEWAY_STDOUT=FILE\` keeps what the gateways
-  print besides their log lines.
+  print besides their log lines. Two preloads go with them: \`--import=$PWD/dist/bench/preload/allocations.js\`
+  with \`--gateway-env BENCH_ALLOC_DIR=DIR\` samples every allocation (collected objects included) and
+  \`node dist/bench/alloc-summary.js DIR/*.heapprofile\` ranks them by function and module;
+  \`--import=$PWD/dist/bench/preload/loop-delay.js\` prints the event loop's longest delay, p99 and
+  utilisation every second, on --trace-gc's clock.
 - **Load generator.** Separate Node processes (\`child_process.fork\` of \`bench/worker.ts\`): two
   hold the 50 publishing devices and one the subscriber, per broker; four hold the idle devices; two
   drive the REST API. They speak MQTT 3.1.1 through a lean client (\`bench/lib/lean-mqtt.ts\`:

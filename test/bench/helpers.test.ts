@@ -2,6 +2,7 @@ import t from 'tap';
 import { median, percentile, percentileSorted, summarize, Samples } from '../../bench/lib/stats.js';
 import { parseCpuModel, parseProcNetTcp, parseProcStatBusyTicks, parseStatTicks, parseStatusKb, parseVmRssKb, cpuSeconds, rssKb } from '../../bench/lib/proc.js';
 import { moduleOf, selfTimes, sliceProfile, type CpuProfile } from '../../bench/lib/cpuprofile.js';
+import { allocations, type HeapProfileNode } from '../../bench/lib/heap-profile.js';
 import { payloadTemplate, readDigits, sentAtUs, stamp, writeDigits } from '../../bench/lib/payload.js';
 import { PublishTemplate, varintLength, writeVarint } from '../../bench/lib/lean-mqtt.js';
 import mqttPacket from 'mqtt-packet';
@@ -172,4 +173,26 @@ t.test('bench options: node flags and a stdout file for the gateways come from t
   t.same(traced.gatewayNodeArgs, ['--trace-gc', '--trace-gc-nvp'], 'split on spaces');
   t.equal(traced.gatewayStdoutFile, '/tmp/gc.txt');
   t.equal(traced.writeDocs, false, 'a run with extra node flags does not replace the recorded table');
+});
+
+t.test('heap profile: bytes allocated per function and per module, from the whole call tree', async (t) => {
+  const frame = (functionName: string, url: string, lineNumber = 0) => ({ functionName, url, lineNumber });
+  const node = (callFrame: ReturnType<typeof frame>, selfSize: number, children: HeapProfileNode[] = []): HeapProfileNode => ({ callFrame, selfSize, children });
+  const stage = frame('stage', 'file:///app/dist/src/uplink/outbox.js', 188);
+  const profile = {
+    head: node(frame('(root)', ''), 0, [
+      node(frame('debug', 'file:///app/node_modules/debug/src/common.js', 65), 600),
+      node(frame('accept', 'file:///app/dist/src/broker/intake.js', 23), 100, [node(stage, 200)]),
+      node(frame('flush', 'file:///app/dist/src/store/group-commit.js', 10), 0, [node(stage, 100)]),
+    ]),
+  };
+  const summary = allocations(profile);
+  t.equal(summary.totalBytes, 1000, 'every node\'s own bytes, once');
+  t.same(summary.functions.map((f) => [f.name, f.bytes, f.location]), [
+    ['debug', 600, 'debug/src/common.js:66'],
+    ['stage', 300, 'src/uplink/outbox.js:189'],
+    ['accept', 100, 'src/broker/intake.js:24'],
+  ], 'one function reached by two paths is one site; sorted by bytes');
+  t.equal(summary.functions[0]?.percent, 60);
+  t.same(summary.modules.map((m) => [m.module, m.bytes]), [['debug', 600], ['ways-edge src/uplink/outbox.ts', 300], ['ways-edge src/broker/intake.ts', 100]]);
 });
