@@ -173,18 +173,28 @@ export class GroupCommit {
       }
       if (failure === undefined) {
         for (const c of this.contributors) c.committed?.();
-        for (const l of listeners) l.batchCommitted(batch);
+        for (const l of listeners) try { l.batchCommitted(batch); } catch (e) { rethrowLater(e); }
         waiting?.resolve();
       } else {
+        const { err } = failure;
         for (const c of this.contributors) c.commitFailed();
-        for (const l of listeners) l.batchFailed(batch, failure.err);
-        for (const [onFailed, calls] of softFailures) onFailed(failure.err, calls);
-        waiting?.reject(failure.err);
+        for (const l of listeners) try { l.batchFailed(batch, err); } catch (e) { rethrowLater(e); }
+        for (const [onFailed, calls] of softFailures) try { onFailed(err, calls); } catch (e) { rethrowLater(e); }
+        waiting?.reject(err);
       }
     }
     this.writing = undefined;
     if (this.soft) this.arm();
   }
+}
+
+/**
+ * A listener that threw: its error may not stop the commit loop (every later caller would wait for
+ * ever), so it surfaces as an uncaught exception, as a throwing promise callback's did when callers
+ * waited on a promise each.
+ */
+function rethrowLater(err: unknown): void {
+  queueMicrotask(() => { throw err; });
 }
 
 function deferred(): Deferred {

@@ -102,3 +102,25 @@ t.test('join(): a listener hears once per batch, in batch order, whatever it enl
   t.same(heard, [`ok ${first}`, `failed ${second}`]);
   t.same((await db.keys().all()).sort(), ['a', 'b', 'c'], 'the first batch was written, nothing of the failed one');
 });
+
+t.test('a listener that throws does not stop the commit loop; its error surfaces uncaught', async (t) => {
+  const db = await openDb(t);
+  const commits = new GroupCommit(db, 60_000, 0);
+  const surfaced = new Promise<unknown>((resolve) => {
+    // Take the one uncaught exception this test causes before tap sees it.
+    const listeners = process.listeners('uncaughtException');
+    process.removeAllListeners('uncaughtException');
+    process.once('uncaughtException', (err) => {
+      for (const l of listeners) process.on('uncaughtException', l);
+      resolve(err);
+    });
+  });
+  const heard: number[] = [];
+  commits.join([put('x')], { batchCommitted: () => { throw new Error('listener bug'); }, batchFailed: () => undefined });
+  const other = commits.join([], { batchCommitted: (n) => heard.push(n), batchFailed: () => undefined });
+  await commits.commit([]);
+  t.same(heard, [other], 'the other listener of that batch was told');
+  t.match(await surfaced, { message: 'listener bug' }, 'the error was not swallowed');
+  await commits.commit([put('y')]);
+  t.same((await db.keys().all()).sort(), ['x', 'y'], 'later batches are still written');
+});
