@@ -206,7 +206,7 @@ does anything. Measured decomposition (2026-11-26, this machine; commands in bra
   (up to 100 ms at this rate) and die after the cloud's acknowledgement. Smaller batches made it worse
   (cloud.batch_max_messages 50: 40 mark-compacts, p99 21 ms); \`--single-threaded-gc\` (p99 4.6, 7.7
   ms) and \`--max-semi-space-size=4\` (8.2, 11.1 ms) did not separate from the default (9.6, 10.9 ms in
-  the same hour). The QoS 0 paced row shows the same uplink effect: p99 2.3–5.4 ms with it, 0.7–1.3 ms
+  the same hour) in two runs each; in six later rounds the first did (below). The QoS 0 paced row shows the same uplink effect: p99 2.3–5.4 ms with it, 0.7–1.3 ms
   without. 2026-11-27, second session: a sampling heap profile that keeps collected objects
   (\`HeapProfiler.startSampling\` with includeObjectsCollectedByMajorGC/MinorGC, through a
   \`--import\` preload) showed where the bytes come from: mqtt-packet's \`debug()\` arguments 17%,
@@ -219,7 +219,16 @@ does anything. Measured decomposition (2026-11-26, this machine; commands in bra
   young-generation GC is not what sets it. Lowering every non-main thread of the gateway to nice 10
   made it much worse (62 ms), so the p99 follows how the two cores are shared. Next step: keep a
   batch's entries off the JS heap (views into the outbox records instead of one object per message:
-  in the profile of what survives a scavenge, \`stage\` and \`append\` are 18%). aedes routes a QoS 1 message only after
+  in the profile of what survives a scavenge, \`stage\` and \`append\` are 18%). What did move the tail:
+  V8's \`--single-threaded-gc\`, which keeps the collector's helper threads off the two cores the
+  generators and the gateway share. Six alternating rounds each (\`BENCH_GATEWAY_NODE_ARGS=--single-threaded-gc\`,
+  \`--only latency --reps 1 --no-aedes\`): QoS 1 p99 3.2–5.6 ms (median 4.0) against 3.4–13.2 ms
+  (median 6.2), QoS 0 paced 2.0–4.6 ms against 2.3–7.5 ms, with the same CPU per message (two
+  throughput rounds: 29.2, 28.9 against 32.9, 23.9 µs at QoS 1). Not adopted: it can only be given on
+  node's command line (not NODE_OPTIONS, and \`v8.setFlagsFromString\` at run time crashed V8), so it
+  would have to go into the systemd unit, \`npm start\` and the bench's spawner alike; it does not
+  bring the p99 under 3 ms either; and part of the contention it relieves is the bench's own load
+  generators, which a Pi in a building does not run. Measure it on a Pi before choosing it. aedes routes a QoS 1 message only after
   writing its PUBACK, so the message is routed at once and only the PUBACK
   waits for the synced commit (src/broker/puback-gate.ts); on this disk an fsync now and then takes
   100–900 ms, which used to put those stalls into the delivery latency.
