@@ -4,7 +4,7 @@ import type { Meter } from '../metering/meter.js';
 import type { Presence } from '../devices/presence.js';
 import type { MessageRates } from '../metering/rates.js';
 import type { Admission } from '../health/admission.js';
-import type { BatchOp, CommitListener, GroupCommit } from '../store/group-commit.js';
+import type { BatchOp, CommitContributor, CommitListener, GroupCommit } from '../store/group-commit.js';
 import { overQuota } from '../metering/quota.js';
 import { GatewayError } from '../errors.js';
 import type { AcceptedMessage, IngestSink } from './ingest.js';
@@ -37,14 +37,15 @@ export interface AckHold extends CommitListener {
  * for the commit. QoS 0 promises nothing, so it is staged and routed without waiting, and written with
  * the next batch (src/store/group-commit.ts commitSoon).
  */
-export class Intake implements CommitListener {
+export class Intake implements CommitContributor {
   /** Devices refused for quota in the current episode, so each is logged once, not per message. */
   private readonly overQuotaLogged = new Set<string>();
   /**
-   * QoS 1 messages whose PUBACK waits for a batch, per batch number (at most the batch being written
-   * and the one being gathered): a failed batch is logged once with its count, not once per message.
+   * QoS 1 messages whose PUBACK waits in the batch being gathered, and in the one being written: a
+   * failed batch is logged once with its count, not once per message.
    */
-  private readonly heldPerBatch = new Map<number, number>();
+  private heldGathering = 0;
+  private heldWriting = 0;
 
   constructor(private readonly deps: {
     quota: GatewayConfig['quota'];
@@ -56,7 +57,9 @@ export class Intake implements CommitListener {
     presence: Presence;
     commits: GroupCommit;
     sinks: readonly IngestSink[];
-  }) {}
+  }) {
+    deps.commits.addContributor(this);
+  }
 
   accept(deviceId: string, topic: string, payload: Buffer, qos: 0 | 1 | 2, done: Done, ackHold?: AckHold, messageId = 0): void {
     const { meter, commits } = this.deps;
@@ -94,27 +97,33 @@ export class Intake implements CommitListener {
     }
     if (qos === 1 && ackHold) {
       // Even with no sink the batch is needed: it carries the counters of the message being acknowledged.
-      const batch = commits.join(NO_OPS, ackHold);
-      commits.join(NO_OPS, this);
-      this.heldPerBatch.set(batch, (this.heldPerBatch.get(batch) ?? 0) + 1);
-      ackHold.hold(messageId, batch);
+      ackHold.hold(messageId, commits.join(NO_OPS, ackHold));
+      this.heldGathering += 1;
       done(null);
       return;
     }
-    commits.commit([]).then(() => done(null), (err: unknown) => {
+    commits.commit(NO_OPS).then(() => done(null), (err: unknown) => {
       this.deps.log.error({ event: 'ingest_commit_failed', device_id: deviceId, qos, err }, 'storing a device message failed; it was not acknowledged');
       done(new GatewayError('internal', 'could not store the message', { cause: err }));
     });
   }
 
-  batchCommitted(batch: number): void {
-    this.heldPerBatch.delete(batch);
+  // ---- the group commit's contributor: no operations, only the count of the held messages --------
+
+  pendingOps(): BatchOp[] {
+    this.heldWriting = this.heldGathering;
+    this.heldGathering = 0;
+    return NO_OPS;
   }
 
-  batchFailed(batch: number, err: unknown): void {
-    const messages = this.heldPerBatch.get(batch) ?? 0;
-    this.heldPerBatch.delete(batch);
-    this.deps.log.error({ event: 'ingest_commit_failed', qos: 1, messages, err }, `storing ${messages} QoS 1 message(s) failed; they were not acknowledged and their connections are closed`);
+  committed(): void {
+    this.heldWriting = 0;
+  }
+
+  commitFailed(err: unknown): void {
+    const messages = this.heldWriting;
+    this.heldWriting = 0;
+    if (messages > 0) this.deps.log.error({ event: 'ingest_commit_failed', qos: 1, messages, err }, `storing ${messages} QoS 1 message(s) failed; they were not acknowledged and their connections are closed`);
   }
 
   /** One function for every QoS 0 message: the group commit counts them per batch instead of keeping a callback each. */

@@ -6,8 +6,8 @@ export type BatchOp = AbstractBatchOperation<Db, string, unknown>;
 /** Something that has state to persist along with every group commit (e.g. usage counters). */
 export interface CommitContributor {
   pendingOps(): BatchOp[];
-  /** The batch holding this contributor's last pendingOps() failed: mark them pending again. */
-  commitFailed(): void;
+  /** The batch holding this contributor's last pendingOps() failed (with `err`): mark them pending again. */
+  commitFailed(err: unknown): void;
   /** The batch holding this contributor's last pendingOps() (and what was queued with them) is synced. */
   committed?(): void;
 }
@@ -177,7 +177,7 @@ export class GroupCommit {
         waiting?.resolve();
       } else {
         const { err } = failure;
-        for (const c of this.contributors) c.commitFailed();
+        for (const c of this.contributors) c.commitFailed(err);
         for (const l of listeners) try { l.batchFailed(batch, err); } catch (e) { rethrowLater(e); }
         for (const [onFailed, calls] of softFailures) try { onFailed(err, calls); } catch (e) { rethrowLater(e); }
         waiting?.reject(err);

@@ -110,7 +110,8 @@ t.test('the disk fills up (no free-space floor): no PUBACK for an unwritten mess
   t.equal(gw.child.exitCode, null, 'the gateway is still running');
   t.equal((await api.get('/healthz')).status, 200, 'and answers');
   t.equal((await api.get('/readyz')).status, 503, 'and is still not ready while the disk stays full');
-  t.ok(gw.logs.slice(refusedBefore).some((l) => l.event === 'ingest_commit_failed'), 'the failed writes were logged');
+  t.ok(gw.logs.slice(refusedBefore).some((l) => l.event === 'ingest_commit_failed' && l.qos === 1 && typeof l.messages === 'number' && l.messages >= 1),
+    'the failed writes were logged, once per batch with the number of QoS 1 messages in it');
 
   // Space comes back: the store reopens by itself and messages are acknowledged again, no restart.
   const reopened = gw.waitForLog('store_reopened', 30_000);
