@@ -41,11 +41,12 @@ export class Intake implements CommitContributor {
   /** Devices refused for quota in the current episode, so each is logged once, not per message. */
   private readonly overQuotaLogged = new Set<string>();
   /**
-   * QoS 1 messages whose PUBACK waits in the batch being gathered, and in the one being written: a
-   * failed batch is logged once with its count, not once per message.
+   * Messages handed to the batch being gathered and to the one being written (QoS 0: staged, nobody
+   * waits; QoS 1: the PUBACK waits): a failed batch is logged once per QoS with its count, not once
+   * per message. pendingOps() swaps the two when the group commit takes the batch.
    */
-  private heldGathering = 0;
-  private heldWriting = 0;
+  private gathering = { qos0: 0, qos1: 0 };
+  private writing = { qos0: 0, qos1: 0 };
 
   constructor(private readonly deps: {
     quota: GatewayConfig['quota'];
@@ -91,14 +92,14 @@ export class Intake implements CommitContributor {
     if (qos === 0) {
       // Nothing to wait for: written with the next batch, or within SOFT_COMMIT_DELAY_MS; the
       // counters ride along with it or with the periodic flush.
-      if (this.deps.sinks.length > 0) commits.commitSoon(NO_OPS, this.softCommitFailed);
+      if (this.deps.sinks.length > 0) { commits.commitSoon(NO_OPS); this.gathering.qos0 += 1; }
       done(null);
       return;
     }
     if (qos === 1 && ackHold) {
       // Even with no sink the batch is needed: it carries the counters of the message being acknowledged.
       ackHold.hold(messageId, commits.join(NO_OPS, ackHold));
-      this.heldGathering += 1;
+      this.gathering.qos1 += 1;
       done(null);
       return;
     }
@@ -108,28 +109,29 @@ export class Intake implements CommitContributor {
     });
   }
 
-  // ---- the group commit's contributor: no operations, only the count of the held messages --------
+  // ---- the group commit's contributor: no operations, only the counts of its messages ------------
 
   pendingOps(): BatchOp[] {
-    this.heldWriting = this.heldGathering;
-    this.heldGathering = 0;
+    const taken = this.gathering;
+    this.gathering = this.writing;
+    this.gathering.qos0 = 0;
+    this.gathering.qos1 = 0;
+    this.writing = taken;
     return NO_OPS;
   }
 
   committed(): void {
-    this.heldWriting = 0;
+    this.writing.qos0 = 0;
+    this.writing.qos1 = 0;
   }
 
   commitFailed(err: unknown): void {
-    const messages = this.heldWriting;
-    this.heldWriting = 0;
-    if (messages > 0) this.deps.log.error({ event: 'ingest_commit_failed', qos: 1, messages, err }, `storing ${messages} QoS 1 message(s) failed; they were not acknowledged and their connections are closed`);
+    const { qos0, qos1 } = this.writing;
+    this.committed();
+    const log = this.deps.log;
+    if (qos1 > 0) log.error({ event: 'ingest_commit_failed', qos: 1, messages: qos1, err }, `storing ${qos1} QoS 1 message(s) failed; they were not acknowledged and their connections are closed`);
+    if (qos0 > 0) log.error({ event: 'ingest_commit_failed', qos: 0, messages: qos0, err }, `storing ${qos0} QoS 0 message(s) failed; they are lost`);
   }
-
-  /** One function for every QoS 0 message: the group commit counts them per batch instead of keeping a callback each. */
-  private readonly softCommitFailed = (err: unknown, messages: number): void => {
-    this.deps.log.error({ event: 'ingest_commit_failed', qos: 0, messages, err }, `storing ${messages} QoS 0 message(s) failed; they are lost`);
-  };
 
   private refuseOverQuota(deviceId: string, over: 'messages' | 'bandwidth'): void {
     this.deps.meter.count(deviceId, 'rejected', 0);

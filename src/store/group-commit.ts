@@ -100,12 +100,13 @@ export class GroupCommit {
 
   /**
    * Writes `ops` with the next batch, at the latest after SOFT_COMMIT_DELAY_MS; nobody waits.
-   * `onFailed` is called once if that batch fails, with the number of calls it made for it.
+   * `onFailed` is called once if that batch fails, with the number of calls it made for it. A caller
+   * that is a contributor hears of the failure through commitFailed() and needs none (the intake).
    */
-  commitSoon(ops: BatchOp[], onFailed: SoftFailure): void {
+  commitSoon(ops: BatchOp[], onFailed?: SoftFailure): void {
     this.enqueue(ops);
     this.soft = true;
-    this.softFailures.set(onFailed, (this.softFailures.get(onFailed) ?? 0) + 1);
+    if (onFailed) this.softFailures.set(onFailed, (this.softFailures.get(onFailed) ?? 0) + 1);
     if (!this.writing) this.arm();
   }
 
