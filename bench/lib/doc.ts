@@ -156,7 +156,9 @@ does anything. Measured decomposition (2026-11-26, this machine; commands in bra
   bench or the profile showed them (2026-11-26): one socket write per connection per event-loop turn
   (src/broker/write-coalescing.ts); QoS 0 joining the next commit within 25 ms; synced batches at
   least 2 ms apart (src/store/group-commit.ts: paced QoS 1 155–185 → 138–145 µs/msg, measured while a
-  single timer really started them ~1.6 ms apart; a loop has held the 2 ms since 2026-11-27); one outbox record
+  single timer really started them ~1.6 ms apart; a loop has held the interval since 2026-11-27), and
+  since 2026-11-27's fourth session 5 ms apart (paced QoS 1 147–159 → 128–143 µs/msg in five
+  alternating rounds, full speed unchanged, 200 instead of 500 fsyncs a second); one outbox record
   per commit, built in place (src/uplink/outbox-record.ts, record-builder.ts); per-device numbers
   reserved 1,000 at a time; the usage journal; recent entries and record starts kept in memory, so a
   connected uplink never reads LevelDB (recent-entries.ts, record-index.ts: the iterators were 1.2

@@ -4,6 +4,7 @@
  * - CPU: fields 14 (utime) and 15 (stime) of /proc/<pid>/stat, in clock ticks (CLK_TCK, 100 on
  *   Linux), summed over every thread of the process (libuv's pool, GC and TLS threads included).
  * - Memory: VmRSS of /proc/<pid>/status, in kB (resident set: what the process really occupies).
+ * - Waiting for a CPU: /proc/<pid>/task/<tid>/schedstat (time runnable but not running).
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -58,6 +59,26 @@ export function rssSplitKb(pid: number): { rss: number; anon: number; file: numb
 /** CPU seconds (user + system) the process has used so far. */
 export function cpuSeconds(pid: number): number {
   return parseStatTicks(readFileSync(`/proc/${pid}/stat`, 'utf8')) / CLK_TCK;
+}
+
+/**
+ * Seconds a thread has spent runnable but waiting for a CPU (on a run queue), from the second field
+ * of /proc/<pid>/task/<tid>/schedstat (nanoseconds). The thread defaults to the process's main
+ * thread, which for Node is the event loop: while it waits, no message is read or delivered.
+ */
+export function parseSchedstatWaitSeconds(schedstat: string): number {
+  const ns = Number(schedstat.trim().split(/\s+/)[1]);
+  if (!Number.isFinite(ns)) throw new Error('malformed schedstat line');
+  return ns / 1e9;
+}
+
+/** Run-queue wait of a thread so far (seconds); undefined where the kernel does not keep it. */
+export function runQueueWaitSeconds(pid: number, tid = pid): number | undefined {
+  try {
+    return parseSchedstatWaitSeconds(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 /** Resident memory in kB. */

@@ -4,7 +4,7 @@
  * start publishing, warm up, snapshot counters and /proc, wait, snapshot again, stop, and wait for
  * the deliveries to settle so the next window starts clean.
  */
-import { cpuSeconds, cpuSecondsOf, machineBusySeconds, rssKb } from './proc.js';
+import { cpuSeconds, cpuSecondsOf, machineBusySeconds, rssKb, runQueueWaitSeconds } from './proc.js';
 import type { BrokerAddress } from './lean-mqtt.js';
 import { nowUs } from './payload.js';
 import type { DeviceCredential } from './protocol.js';
@@ -80,6 +80,11 @@ export interface WindowResult {
   rssSamplesKb: number[];
   /** CPU used by every other process on the machine during the window, % of one core (noise). */
   otherCpuPct: number;
+  /**
+   * Share of the window (%) the broker's main thread was runnable but waited for a CPU: time in
+   * which its event loop could not run however little work was due. Undefined without schedstat.
+   */
+  mainWaitPct?: number;
 }
 
 function sleep(ms: number): Promise<void> { return new Promise((r) => setTimeout(r, ms)); }
@@ -165,11 +170,11 @@ export class Rig {
       if (credit !== undefined) loop.done = this.creditLoop(loop, base, credit);
       await sleep(o.warmupMs);
       if (o.latency) await this.sub.call({ op: 'latency', on: true });
-      const snap = async (): Promise<{ count: number; cloud: number; cpu: number; gen: number[]; cloudCpu: number; busy: number; t: number }> => {
+      const snap = async (): Promise<{ count: number; cloud: number; cpu: number; gen: number[]; cloudCpu: number; busy: number; wait: number | undefined; t: number }> => {
         const [count, cloud] = await Promise.all([this.delivered(), o.cloud ? o.cloud.worker.call({ op: 'cloud-count' }).then((c) => c.unique) : Promise.resolve(0)]);
         return {
           count, cloud, cpu: cpuSeconds(pid), gen: cpuSecondsOf(gens), cloudCpu: o.cloud ? cpuSecondsOf([o.cloud.pid()])[0] ?? 0 : 0,
-          busy: machineBusySeconds(), t: performance.now() / 1000,
+          busy: machineBusySeconds(), wait: runQueueWaitSeconds(pid), t: performance.now() / 1000,
         };
       };
       const a = await snap();
@@ -205,6 +210,7 @@ export class Rig {
         windowEndUs,
         rssSamplesKb,
         otherCpuPct: Math.max(0, (100 * ((b.busy - a.busy) - ours)) / seconds),
+        ...(a.wait !== undefined && b.wait !== undefined ? { mainWaitPct: (100 * (b.wait - a.wait)) / seconds } : {}),
         ...(latency ? { latency } : {}),
         ...(o.cloud ? { cloudRate: (b.cloud - a.cloud) / seconds, cloudCpuPct: (100 * (b.cloudCpu - a.cloudCpu)) / seconds } : {}),
       };

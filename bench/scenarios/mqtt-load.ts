@@ -47,7 +47,8 @@ function checkGenerator(ctx: Ctx, label: string, kind: string, r: WindowResult):
 function describe(r: WindowResult): string {
   const lat = r.latency ? `, p50 ${r.latency.p50.toFixed(2)} ms p99 ${r.latency.p99.toFixed(2)} ms` : '';
   const cloud = r.cloudRate !== undefined ? `, cloud ${fmtNumber(r.cloudRate)}/s` : '';
-  return `${fmtNumber(r.rate)} msg/s, ${r.cpuUsPerMsg.toFixed(2)} µs/msg, broker ${r.brokerCpuPct.toFixed(0)}%, generators ${r.generatorCpuPct.toFixed(0)}% (max ${r.generatorMaxPct.toFixed(0)}%), RSS max ${(r.maxRssKb / 1024).toFixed(0)} MB${lat}${cloud}; other processes ${r.otherCpuPct.toFixed(0)}%`;
+  const wait = r.mainWaitPct !== undefined ? ` (main thread waited for a CPU ${r.mainWaitPct.toFixed(1)}%)` : '';
+  return `${fmtNumber(r.rate)} msg/s, ${r.cpuUsPerMsg.toFixed(2)} µs/msg, broker ${r.brokerCpuPct.toFixed(0)}%${wait}, generators ${r.generatorCpuPct.toFixed(0)}% (max ${r.generatorMaxPct.toFixed(0)}%), RSS max ${(r.maxRssKb / 1024).toFixed(0)} MB${lat}${cloud}; other processes ${r.otherCpuPct.toFixed(0)}%`;
 }
 
 /**
@@ -141,12 +142,14 @@ function rows(ctx: Ctx, res: Results): void {
     const p99 = both('latency', (r) => r.latency?.p99);
     report.add({ scenario: sc, metric: 'publish→deliver p99', unit: 'ms', ...p99, target: '< 3 ms', ...(p99.gateway !== undefined ? { met: p99.gateway < 3 } : {}) });
     report.add({ scenario: sc, metric: 'broker CPU per delivered msg', unit: 'µs', ...both('latency', (r) => r.cpuUsPerMsg) });
+    report.add({ scenario: sc, metric: 'broker main thread runnable but waiting for a CPU', unit: '% of window', ...both('latency', (r) => r.mainWaitPct), ratio: false });
   }
   if (res.has(key('mosquitto', 'latency0')) || res.has(key('ways-edge', 'latency0'))) {
     const sc = `2b. latency QoS 0, ${fmtNumber(s.latencyRate)} msg/s paced (no durable write before delivery)`;
     report.add({ scenario: sc, metric: 'publish→deliver p50', unit: 'ms', ...both('latency0', (r) => r.latency?.p50) });
     report.add({ scenario: sc, metric: 'publish→deliver p99', unit: 'ms', ...both('latency0', (r) => r.latency?.p99) });
     report.add({ scenario: sc, metric: 'broker CPU per delivered msg', unit: 'µs', ...both('latency0', (r) => r.cpuUsPerMsg) });
+    report.add({ scenario: sc, metric: 'broker main thread runnable but waiting for a CPU', unit: '% of window', ...both('latency0', (r) => r.mainWaitPct), ratio: false });
   }
 }
 

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { median, percentile, percentileSorted, summarize, Samples } from '../../bench/lib/stats.js';
-import { parseCpuModel, parseProcNetTcp, parseProcStatBusyTicks, parseStatTicks, parseStatusKb, parseVmRssKb, cpuSeconds, rssKb } from '../../bench/lib/proc.js';
+import { parseCpuModel, parseProcNetTcp, parseProcStatBusyTicks, parseSchedstatWaitSeconds, parseStatTicks, parseStatusKb, parseVmRssKb, cpuSeconds, rssKb, runQueueWaitSeconds } from '../../bench/lib/proc.js';
 import { moduleOf, selfTimes, sliceProfile, type CpuProfile } from '../../bench/lib/cpuprofile.js';
 import { allocations, type HeapProfileNode } from '../../bench/lib/heap-profile.js';
 import { payloadTemplate, readDigits, sentAtUs, stamp, writeDigits } from '../../bench/lib/payload.js';
@@ -44,6 +44,15 @@ t.test('/proc/<pid>/stat: utime + stime, also when the command name has spaces a
   t.equal(parseStatTicks(line), 325);
   t.throws(() => parseStatTicks('garbage'));
   t.ok(cpuSeconds(process.pid) > 0, 'this process has used some CPU');
+});
+
+t.test('/proc/<pid>/task/<tid>/schedstat: time waiting for a CPU', async (t) => {
+  // Fields: ns on the CPU, ns runnable but waiting on a run queue, timeslices.
+  t.equal(parseSchedstatWaitSeconds('1873023510 250000000 5012\n'), 0.25);
+  t.throws(() => parseSchedstatWaitSeconds('garbage'));
+  const wait = runQueueWaitSeconds(process.pid);
+  t.ok(wait === undefined || wait >= 0, 'this process\'s main thread has a wait figure, or the kernel keeps none');
+  t.equal(runQueueWaitSeconds(process.pid, 999_999_999), undefined, 'no such thread');
 });
 
 t.test('/proc/<pid>/status: VmRSS in kB', async (t) => {
