@@ -248,7 +248,17 @@ does anything. Measured decomposition (2026-11-26, this machine; commands in bra
   client (about 5.5 KB of heap), which bare aedes pays too, and V8's young generation, which grows to
   32 MB during a burst of connects (about 16 KB per connection of the 1,000-device ΔRSS/N, in both).
   \`MALLOC_MMAP_THRESHOLD_\` (systemd unit) is kept; smaller V8 semi-spaces saved 9–20 MB but cost
-  20–30% more CPU per message, and \`MALLOC_ARENA_MAX=2\` saved 0.5 MB, so neither is used.`;
+  20–30% more CPU per message, and \`MALLOC_ARENA_MAX=2\` saved 0.5 MB, so neither is used.
+  **The floors are at the targets.** Since 2026-11-27 the footprint rows show two idle Node processes
+  beside the brokers: one with nothing loaded (39.4 MB in the first run, 33.8 MB of it file-backed)
+  and one that has made the Intl.DateTimeFormat node-cron makes for every schedule (47.4 MB: ICU's
+  data adds about 8 MB, 6.5 of it pages of the node binary). The gateway's periodic jobs run on
+  node-cron (the design card), so bare aedes plus those 8 MB is already about 60 MB: the idle target
+  leaves nothing for the gateway's own code, store or API. Per connection, a plain Node TLS server
+  holds 28.7 KB at 5,000 connections (\`node dist/bench/tls-baseline.js --conns 5000\`, 2026-11-27)
+  and aedes' client about 5.5 KB more: about 34 KB before the gateway's 0.4 KB, above the 32 KB
+  target. Neither target can be met by the gateway's code alone; both need a change of platform
+  (Node's TLS, aedes' client, a scheduler that does not use Intl) or of target.`;
 
 export function writeBenchmarksDoc(o: { report: Report; machine: Machine; versions: Versions; started: Date; minutes: number; settings: Settings }): string {
   const file = path.join(ROOT, 'docs', 'BENCHMARKS.md');

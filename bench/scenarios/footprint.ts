@@ -1,7 +1,10 @@
 /**
  * Scenario 6 (footprint): idle RSS and idle CPU of each broker (measured side by side: both idle at
- * the same time), and start to ready with 10,000 registered devices.
+ * the same time), and start to ready with 10,000 registered devices. Next to them, the floor that
+ * Node itself sets: an idle Node process, and one that has formatted a date with Intl.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { sleep, type Ctx } from '../lib/context.js';
@@ -10,11 +13,51 @@ import { GatewayProcess } from '../lib/gateway.js';
 import { cpuSeconds, rssSplitKb } from '../lib/proc.js';
 import { median } from '../lib/stats.js';
 import type { BrokerTarget } from '../lib/rig.js';
+import { stopChild, track } from '../lib/children.js';
+import { unitProcessEnvironment } from '../lib/unit-env.js';
 
 const SC = '6. footprint';
 
+/**
+ * Idle Node processes that show what a Node broker holds before its own code: nothing loaded, and
+ * ICU's data mapped in by one Intl.DateTimeFormat. node-cron builds one (en-US, with these fields)
+ * for every schedule, with or without a time zone, and the gateway's jobs run on node-cron.
+ */
+const NODE_FLOORS = [
+  { metric: 'floor: an idle Node process (no modules)', script: '' },
+  {
+    metric: 'floor: an idle Node process after one Intl.DateTimeFormat (as node-cron makes)',
+    script: "new Intl.DateTimeFormat('en-US', { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', weekday: 'short', hour12: false }).formatToParts(new Date());",
+  },
+] as const;
+
+async function startFloor(script: string, name: string): Promise<ChildProcess> {
+  // The shipped unit's process environment (malloc tuning), as for the gateway.
+  const child = track(spawn(process.execPath, ['-e', `${script} process.stdout.write('ready\\n'); setInterval(() => {}, 1 << 30);`], {
+    env: { PATH: process.env.PATH ?? '', ...unitProcessEnvironment() }, stdio: ['ignore', 'pipe', 'inherit'],
+  }), name);
+  await once(child.stdout!, 'data');
+  return child;
+}
+
 export async function idleFootprint(ctx: Ctx, targets: readonly BrokerTarget[], registered: number): Promise<void> {
   const by = new Map<string, { rssKb: number; anonKb: number; fileKb: number; cpuPct: number }>();
+  const floors: ChildProcess[] = [];
+  try {
+    for (const f of NODE_FLOORS) floors.push(await startFloor(f.script, 'node-floor'));
+    await idleSideBySide(ctx, targets, registered, by);
+    NODE_FLOORS.forEach((f, i) => {
+      const split = rssSplitKb(floors[i]?.pid ?? 0);
+      ctx.log(`  ${f.metric}: RSS ${(split.rss / 1024).toFixed(1)} MB (anon ${(split.anon / 1024).toFixed(1)}, file ${(split.file / 1024).toFixed(1)})`);
+      ctx.report.add({ scenario: SC, metric: `idle RSS ${f.metric}`, unit: 'MB', gateway: split.rss / 1024 });
+    });
+  } finally {
+    for (const child of floors) await stopChild(child);
+  }
+}
+
+async function idleSideBySide(ctx: Ctx, targets: readonly BrokerTarget[], registered: number,
+  by: Map<string, { rssKb: number; anonKb: number; fileKb: number; cpuPct: number }>): Promise<void> {
   // Let start-up work (first health sample, compaction, JIT) settle first.
   await sleep(ctx.settings.settleMs);
   const t0 = performance.now();
