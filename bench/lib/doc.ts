@@ -230,7 +230,19 @@ does anything. Measured decomposition (2026-11-26, this machine; commands in bra
   node's command line (not NODE_OPTIONS, and \`v8.setFlagsFromString\` at run time crashed V8), so it
   would have to go into the systemd unit, \`npm start\` and the bench's spawner alike; it does not
   bring the p99 under 3 ms either; and part of the contention it relieves is the bench's own load
-  generators, which a Pi in a building does not run. Measure it on a Pi before choosing it. aedes routes a QoS 1 message only after
+  generators, which a Pi in a building does not run. Measure it on a Pi before choosing it.
+  2026-11-27, fourth session: each window now also measures how long the broker's main thread was
+  runnable but not running (schedstat's run-queue wait, the "waiting for a CPU" rows). In the full run
+  at 504b597 the gateway's event loop waited 5.7% of the paced QoS 1 window, mosquitto's 17% and bare
+  aedes' 3.6%, while their p99 were 11.3, 1.4 and 5.3 ms. So the tail is not the loop waiting for a
+  core: it is work queueing behind work on the loop itself. At about 130 µs of CPU per paced message
+  the gateway's loop is busy about 60% of the time, and every pause (mark-compacts of 3–5 ms every
+  ~2 s with the uplink, scavenges of 1–3 ms) or burst of arrivals leaves messages waiting behind
+  the ones before them; the loop-delay preload showed stalls of 8–14 ms in seconds with no GC pause
+  over 3.4 ms. Bare aedes, at about 100 µs, missed 3 ms in the same run too. What brings the p99
+  down is less CPU per paced message (most of it is the per-message TLS read and two TLS writes,
+  \`writev\` alone about 25 µs in the paced profile); \`--v8-pool-size=1\` made it worse (p99 60 and
+  83 ms in two of four rounds). aedes routes a QoS 1 message only after
   writing its PUBACK, so the message is routed at once and only the PUBACK
   waits for the synced commit (src/broker/puback-gate.ts); on this disk an fsync now and then takes
   100–900 ms, which used to put those stalls into the delivery latency.
