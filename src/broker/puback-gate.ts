@@ -1,3 +1,4 @@
+import type { Writable } from 'node:stream';
 import mqttPacket from 'mqtt-packet';
 import type { AckHold } from './intake.js';
 
@@ -24,8 +25,8 @@ type Stream = Parameters<typeof mqttPacket.writeToStream>[1];
 /** What the gate closes when a batch it waits for fails (aedes' Client). */
 export interface Closable { close(): void }
 
-/** A PUBACK's place in the order: the batch its message waits for (0: none), and the packet once aedes wrote it. */
-interface Slot { messageId: number; batch: number; packet: Packet | undefined }
+/** A PUBACK's place in the order: the batch its message waits for (0: none), and whether aedes has written it yet. */
+interface Slot { messageId: number; batch: number; written: boolean }
 
 const gates = new WeakMap<object, PubackGate>();
 const writeToStream = mqttPacket.writeToStream;
@@ -71,7 +72,7 @@ export class PubackGate implements AckHold {
 
   /** The PUBACK of `messageId`, when aedes writes it, waits until batch `batch` is synced. */
   hold(messageId: number, batch: number): void {
-    this.slots.push({ messageId, batch, packet: undefined });
+    this.slots.push({ messageId, batch, written: false });
   }
 
   batchCommitted(batch: number): void {
@@ -88,21 +89,50 @@ export class PubackGate implements AckHold {
   take(packet: Packet): boolean {
     if (this.slots.length === 0) return false;
     const messageId = (packet as { messageId?: number }).messageId;
-    const slot = this.slots.find((s) => s.packet === undefined && s.messageId === messageId);
-    if (slot) slot.packet = packet;
-    else this.slots.push({ messageId: messageId ?? 0, batch: 0, packet });
+    const slot = this.slots.find((s) => !s.written && s.messageId === messageId);
+    if (slot) slot.written = true;
+    else this.slots.push({ messageId: messageId ?? 0, batch: 0, written: true });
     this.flush();
     return true;
   }
 
+  /**
+   * Writes the PUBACKs at the front that may leave, all in one write. A PUBACK of MQTT 3.1/3.1.1
+   * (all aedes speaks) is four fixed bytes, so they are laid out here rather than through
+   * mqtt-packet, which made two writes and its debug calls per PUBACK: a synced batch releases
+   * dozens of them per connection at full speed.
+   */
   private flush(): void {
-    while (this.slots.length > 0) {
-      const head = this.slots[0] as Slot;
-      if (head.batch > this.syncedThrough || head.packet === undefined) return;
-      this.slots.shift();
-      const stream = this.stream as { destroyed?: boolean };
-      if (stream.destroyed) { this.slots.length = 0; return; }
-      writeToStream(head.packet, this.stream);
+    let ready = 0;
+    while (ready < this.slots.length) {
+      const slot = this.slots[ready] as Slot;
+      if (slot.batch > this.syncedThrough || !slot.written) break;
+      ready += 1;
     }
+    if (ready === 0) return;
+    const released = this.slots.splice(0, ready);
+    const stream = this.stream as Writable;
+    if (stream.destroyed) { this.slots.length = 0; return; }
+    const bytes = Buffer.allocUnsafe(PUBACK_BYTES * ready);
+    released.forEach((slot, i) => writePuback(bytes, i * PUBACK_BYTES, slot.messageId));
+    // Corked like mqtt-packet corks every packet it writes: on a gateway connection the cork joins
+    // the turn's one socket write (write-coalescing.ts) instead of making a TLS record of its own.
+    stream.cork();
+    stream.write(bytes);
+    process.nextTick(uncork, stream);
   }
+}
+
+function uncork(stream: Writable): void {
+  stream.uncork();
+}
+
+/** MQTT 3.1.1 §3.4: fixed header 0x40, remaining length 2, the packet identifier (big-endian). */
+const PUBACK_BYTES = 4;
+
+function writePuback(into: Buffer, at: number, messageId: number): void {
+  into[at] = 0x40;
+  into[at + 1] = 0x02;
+  into[at + 2] = messageId >> 8;
+  into[at + 3] = messageId & 0xff;
 }

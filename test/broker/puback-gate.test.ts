@@ -90,3 +90,29 @@ t.test('a connection without a gate is written to as mqtt-packet always did', as
   await drained();
   t.same(received(), ['puback 5']);
 });
+
+t.test('PUBACKs released together leave in one write, byte for byte what mqtt-packet writes', async (t) => {
+  const stream = new PassThrough();
+  const writes: Buffer[] = [];
+  const corked: number[] = [];
+  const write = stream.write.bind(stream);
+  stream.write = ((chunk: Buffer, ...rest: never[]) => {
+    writes.push(Buffer.from(chunk));
+    corked.push(stream.writableCorked);
+    return write(chunk, ...rest);
+  }) as typeof stream.write;
+  const gate = PubackGate.of(stream, client());
+  const ids = [1, 255, 256, 65535];
+  for (const id of ids) gate.hold(id, 1);
+  for (const id of ids) mqttPacket.writeToStream(puback(id), stream);
+  t.same(writes, [], 'held');
+  gate.batchCommitted(1);
+  t.equal(writes.length, 1, 'one write for the four');
+  const expected = Buffer.concat(ids.map((id) => mqttPacket.generate(puback(id))));
+  t.same(writes[0], expected, 'the bytes mqtt-packet makes for each PUBACK, in order');
+  // A gateway socket's cork joins the turn's single socket write (write-coalescing.ts), as every
+  // packet mqtt-packet writes does; written uncorked, the PUBACKs made a TLS record of their own.
+  t.ok((corked[0] ?? 0) > 0, 'written while the stream is corked');
+  await new Promise((resolve) => process.nextTick(resolve));
+  t.equal(stream.writableCorked, 0, 'and uncorked on the next tick');
+});
