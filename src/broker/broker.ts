@@ -25,6 +25,7 @@ import { Connections } from './connections.js';
 import { MqttListeners } from './listeners.js';
 import { packetSizeGuard } from './packet-size.js';
 import { coalesceWrites } from './write-coalescing.js';
+import { interceptPacketWrites } from './packet-writer.js';
 import { unsentByteCap } from './slow-consumer.js';
 import { DeviceConfigs } from './device-config.js';
 import { removeSession } from './session.js';
@@ -142,6 +143,8 @@ export class BrokerService implements Service {
       authenticator: new Authenticator({ registry, apiKeys: this.deps.apiKeys, mqtt, log }),
     });
     this.hooks = hooks;
+    // Before aedes writes its first packet: PUBLISH in one buffer, PUBACKs through their gates.
+    interceptPacketWrites();
     this.persistence = new LevelPersistence({ db: this.deps.store.json<unknown>('sessions'), maxQueuedPerClient: mqtt.max_queued_messages_per_client, log });
     const aedes = new Aedes({
       ...AEDES_LIMITS,

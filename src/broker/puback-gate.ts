@@ -1,5 +1,6 @@
 import type { Writable } from 'node:stream';
-import mqttPacket from 'mqtt-packet';
+import type mqttPacket from 'mqtt-packet';
+import { interceptPacketWrites, writeCorked } from './packet-writer.js';
 import type { AckHold } from './intake.js';
 
 /**
@@ -14,9 +15,8 @@ import type { AckHold } from './intake.js';
  * intake.ts), and a message whose write failed gets none — its connection is closed and the device
  * sends it again. A local subscriber may then see that message twice, which QoS 1 allows.
  *
- * aedes writes packets with mqtt-packet's `writeToStream`, which it looks up on the module at each
- * call; it offers no hook between the two steps, so the gate wraps that one function, once, and acts
- * only on PUBACKs written to a connection that has a gate. PUBACKs of one connection leave in the
+ * The gate sees the PUBACKs aedes writes through the packet writer (src/broker/packet-writer.ts) and
+ * acts only on those written to a connection that has a gate. PUBACKs of one connection leave in the
  * order they were written (MQTT 3.1.1 §4.6): one not held waits behind held ones.
  */
 type Packet = Parameters<typeof mqttPacket.writeToStream>[0];
@@ -29,19 +29,9 @@ export interface Closable { close(): void }
 interface Slot { messageId: number; batch: number; written: boolean }
 
 const gates = new WeakMap<object, PubackGate>();
-const writeToStream = mqttPacket.writeToStream;
-let installed = false;
 
-function install(): void {
-  if (installed) return;
-  installed = true;
-  mqttPacket.writeToStream = ((packet: Packet, stream: Stream, opts?: Parameters<typeof mqttPacket.writeToStream>[2]) => {
-    if (packet.cmd === 'puback') {
-      const gate = gates.get(stream);
-      if (gate?.take(packet)) return true;
-    }
-    return writeToStream(packet, stream, opts);
-  }) as typeof mqttPacket.writeToStream;
+function takePuback(packet: Packet, stream: Stream): boolean {
+  return gates.get(stream)?.take(packet) ?? false;
 }
 
 /**
@@ -61,7 +51,7 @@ export class PubackGate implements AckHold {
    * connection) is closed: the device sends those messages again.
    */
   static of(stream: Stream, client: Closable): PubackGate {
-    install();
+    interceptPacketWrites(takePuback);
     let gate = gates.get(stream);
     if (!gate) {
       gate = new PubackGate(stream, client);
@@ -115,16 +105,10 @@ export class PubackGate implements AckHold {
     if (stream.destroyed) { this.slots.length = 0; return; }
     const bytes = Buffer.allocUnsafe(PUBACK_BYTES * ready);
     released.forEach((slot, i) => writePuback(bytes, i * PUBACK_BYTES, slot.messageId));
-    // Corked like mqtt-packet corks every packet it writes: on a gateway connection the cork joins
-    // the turn's one socket write (write-coalescing.ts) instead of making a TLS record of its own.
-    stream.cork();
-    stream.write(bytes);
-    process.nextTick(uncork, stream);
+    // Corked like every packet: on a gateway connection the cork joins the turn's one socket write
+    // (write-coalescing.ts) instead of making a TLS record of its own.
+    writeCorked(stream, [bytes]);
   }
-}
-
-function uncork(stream: Writable): void {
-  stream.uncork();
 }
 
 /** MQTT 3.1.1 §3.4: fixed header 0x40, remaining length 2, the packet identifier (big-endian). */
