@@ -158,7 +158,11 @@ does anything. Measured decomposition (2026-11-26, this machine; commands in bra
   buffer and the PUBACKs a synced batch releases in one write (src/broker/packet-writer.ts,
   publish-bytes.ts, puback-gate.ts; mqtt-packet made five writes per PUBLISH and two per PUBACK,
   each with its debug calls: aedes' write plus the turn's socket write went from 3.3 to 2.0 µs per
-  message at QoS 0 and from 6.5 to 3.2 µs at QoS 1 in the profile); QoS 0 joining the next commit within 25 ms; synced batches at
+  message at QoS 0 and from 6.5 to 3.2 µs at QoS 1 in the profile; five alternating rounds against a
+  worktree without them, \`--only throughput --reps 1 --no-aedes\`: QoS 1 34.9 → 27.0 µs median, ratio
+  1.51 → 1.27; QoS 0 22.9 → 20.4 µs, ratio 2.22 → 2.26 as mosquitto moved; the full run right after
+  read 28.0 and 39.2 µs in an hour when bare aedes read 10.4 and 18.5 µs against 8.3 and 20.5 an
+  hour before); QoS 0 joining the next commit within 25 ms; synced batches at
   least 2 ms apart (src/store/group-commit.ts: paced QoS 1 155–185 → 138–145 µs/msg, measured while a
   single timer really started them ~1.6 ms apart; a loop has held the interval since 2026-11-27), and
   since 2026-11-27's fourth session 5 ms apart (paced QoS 1 147–159 → 128–143 µs/msg in five
