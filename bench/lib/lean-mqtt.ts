@@ -8,6 +8,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import mqttPacket from 'mqtt-packet';
+import { varintLength, writeVarint } from '../../src/broker/publish-bytes.js';
 
 export interface BrokerAddress {
   port: number;
@@ -33,22 +34,8 @@ const PINGRESP = 13;
 
 const PINGREQ_BYTES = Buffer.from([0xc0, 0x00]);
 
-/** Bytes of the MQTT "remaining length" varint for `n`. */
-export function varintLength(n: number): number {
-  return n < 128 ? 1 : n < 16_384 ? 2 : n < 2_097_152 ? 3 : 4;
-}
-
-export function writeVarint(buf: Buffer, offset: number, n: number): number {
-  let v = n;
-  let at = offset;
-  do {
-    let byte = v % 128;
-    v = Math.floor(v / 128);
-    if (v > 0) byte |= 0x80;
-    buf[at++] = byte;
-  } while (v > 0);
-  return at;
-}
+// The remaining-length varint, as the gateway writes it (src/broker/publish-bytes.ts).
+export { varintLength, writeVarint };
 
 /**
  * A PUBLISH packet for one topic and a fixed-size payload, pre-encoded once; `writeInto` copies it

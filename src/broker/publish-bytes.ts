@@ -56,12 +56,13 @@ export function publishBytes(packet: PublishFields): Buffer[] | undefined {
   return [out];
 }
 
-function varintLength(n: number): number {
+/** Bytes of MQTT's remaining-length varint for `n`. */
+export function varintLength(n: number): number {
   return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : 4;
 }
 
 /** MQTT's remaining length (7 bits per byte, low first) at `at`; returns the offset after it. */
-function writeVarint(into: Buffer, at: number, n: number): number {
+export function writeVarint(into: Buffer, at: number, n: number): number {
   let v = n;
   do {
     let byte = v % 0x80;
