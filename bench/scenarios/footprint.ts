@@ -36,7 +36,9 @@ async function startFloor(script: string, name: string): Promise<ChildProcess> {
   const child = track(spawn(process.execPath, ['-e', `${script} process.stdout.write('ready\\n'); setInterval(() => {}, 1 << 30);`], {
     env: { PATH: process.env.PATH ?? '', ...unitProcessEnvironment() }, stdio: ['ignore', 'pipe', 'inherit'],
   }), name);
-  await once(child.stdout!, 'data');
+  const exited = once(child, 'exit').then(([code]) => { throw new Error(`${name} exited (${String(code)}) before it was ready`); });
+  await Promise.race([once(child.stdout!, 'data'), exited]);
+  exited.catch(() => undefined); // stopped later on purpose
   return child;
 }
 
