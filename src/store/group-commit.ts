@@ -45,9 +45,6 @@ export interface CommitListener {
   batchFailed(batch: number, err: unknown): void;
 }
 
-/** Called once per failed batch with how many commitSoon() calls passed it into that batch. */
-export type SoftFailure = (err: unknown, calls: number) => void;
-
 interface Deferred { promise: Promise<void>; resolve: () => void; reject: (err: unknown) => void }
 
 /**
@@ -65,7 +62,6 @@ export class GroupCommit {
   private urgent = false;
   private soft = false;
   private listeners = new Set<CommitListener>();
-  private softFailures = new Map<SoftFailure, number>();
   private deferred: Deferred | undefined;
   /** Number of the batch being gathered. */
   private gathering = 1;
@@ -103,14 +99,13 @@ export class GroupCommit {
   }
 
   /**
-   * Writes `ops` with the next batch, at the latest after SOFT_COMMIT_DELAY_MS; nobody waits.
-   * `onFailed` is called once if that batch fails, with the number of calls it made for it. A caller
-   * that is a contributor hears of the failure through commitFailed() and needs none (the intake).
+   * Writes `ops` with the next batch, at the latest after SOFT_COMMIT_DELAY_MS; nobody waits. A
+   * caller that must hear of a failed batch is a contributor: commitFailed() tells it once per batch
+   * (the intake counts its messages that way).
    */
-  commitSoon(ops: BatchOp[], onFailed?: SoftFailure): void {
+  commitSoon(ops: BatchOp[]): void {
     this.enqueue(ops);
     this.soft = true;
-    if (onFailed) this.softFailures.set(onFailed, (this.softFailures.get(onFailed) ?? 0) + 1);
     if (!this.writing) this.arm();
   }
 
@@ -156,14 +151,12 @@ export class GroupCommit {
       const batch = this.gathering;
       const ops = this.queued;
       const listeners = this.listeners;
-      const softFailures = this.softFailures;
       const waiting = this.deferred;
       this.gathering += 1;
       this.queued = [];
       this.urgent = false;
       this.soft = false;
       if (listeners.size > 0) this.listeners = new Set();
-      if (softFailures.size > 0) this.softFailures = new Map();
       this.deferred = undefined;
       for (const c of this.contributors) for (const op of c.pendingOps()) ops.push(op);
       let failure: { err: unknown } | undefined;
@@ -184,7 +177,6 @@ export class GroupCommit {
         const { err } = failure;
         for (const c of this.contributors) c.commitFailed(err);
         for (const l of listeners) try { l.batchFailed(batch, err); } catch (e) { rethrowLater(e); }
-        for (const [onFailed, calls] of softFailures) try { onFailed(err, calls); } catch (e) { rethrowLater(e); }
         waiting?.reject(err);
       }
     }

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap';
 import { Level } from 'level';
-import { GroupCommit, type BatchOp } from '../../src/store/group-commit.js';
+import { GroupCommit, type BatchOp, type CommitContributor } from '../../src/store/group-commit.js';
 import { removeDir, tempDir } from '../helpers/gateway.js';
 
 async function openDb(t: Test): Promise<Level<string, unknown>> {
@@ -12,6 +12,36 @@ async function openDb(t: Test): Promise<Level<string, unknown>> {
 }
 
 const put = (key: string): BatchOp => ({ type: 'put', key, value: key });
+
+/**
+ * A commitSoon() caller that must hear of failures, made the way the intake is: a contributor that
+ * counts its calls per batch and is told once when a batch holding them fails.
+ */
+class SoftCaller implements CommitContributor {
+  readonly failures: Array<{ err: unknown; calls: number }> = [];
+  private calls = 0;
+  private inBatch = 0;
+
+  constructor(private readonly commits: GroupCommit) { commits.addContributor(this); }
+
+  soon(ops: BatchOp[]): void {
+    this.commits.commitSoon(ops);
+    this.calls += 1;
+  }
+
+  pendingOps(): BatchOp[] {
+    this.inBatch = this.calls;
+    this.calls = 0;
+    return [];
+  }
+
+  committed(): void { this.inBatch = 0; }
+
+  commitFailed(err: unknown): void {
+    if (this.inBatch > 0) this.failures.push({ err, calls: this.inBatch });
+    this.inBatch = 0;
+  }
+}
 
 t.test('commit() resolves once its operations are on disk, many callers in few batches', async (t) => {
   const db = await openDb(t);
@@ -25,38 +55,44 @@ t.test('commitSoon(): written within the delay without any waited-for commit', a
   const db = await openDb(t);
   const commits = new GroupCommit(db, 30);
   const started = performance.now();
-  for (let i = 0; i < 50; i++) commits.commitSoon([put(`q${i}`)], () => t.fail('no failure expected'));
+  const soft = new SoftCaller(commits);
+  for (let i = 0; i < 50; i++) soft.soon([put(`q${i}`)]);
   t.equal(commits.counters.batches, 0, 'nothing written at once');
   while ((await db.keys().all()).length < 50) await new Promise((resolve) => setTimeout(resolve, 5));
   t.ok(performance.now() - started >= 25, 'it waited for the delay');
   t.equal(commits.counters.batches, 1, 'all 50 in one batch');
+  t.same(soft.failures, [], 'no failure expected');
 });
 
 t.test('commitSoon() operations ride along with the next waited-for commit', async (t) => {
   const db = await openDb(t);
   const commits = new GroupCommit(db, 60_000);
-  commits.commitSoon([put('soft')], () => t.fail('no failure expected'));
+  const soft = new SoftCaller(commits);
+  soft.soon([put('soft')]);
   await commits.commit([put('hard')]);
   t.same((await db.keys().all()).sort(), ['hard', 'soft'], 'both written by the one commit');
   await commits.flush();
   t.equal(commits.counters.batches, 1, 'a flush with nothing pending writes nothing');
+  t.same(soft.failures, [], 'no failure expected');
 });
 
 t.test('flush() writes what commitSoon() queued', async (t) => {
   const db = await openDb(t);
   const commits = new GroupCommit(db, 60_000);
-  commits.commitSoon([put('a'), put('b')], () => t.fail('no failure expected'));
+  const soft = new SoftCaller(commits);
+  soft.soon([put('a'), put('b')]);
   await commits.flush();
   t.same((await db.keys().all()).sort(), ['a', 'b']);
+  t.same(soft.failures, [], 'no failure expected');
 });
 
 t.test('a failed batch rejects commit() and tells commitSoon() callers', async (t) => {
   const db = await openDb(t);
   const commits = new GroupCommit(db, 60_000);
-  const failures: Array<{ err: unknown; calls: number }> = [];
-  const onFailed = (err: unknown, calls: number): void => { failures.push({ err, calls }); };
-  commits.commitSoon([put('soft')], onFailed);
-  commits.commitSoon([put('soft 2')], onFailed);
+  const soft = new SoftCaller(commits);
+  const failures = soft.failures;
+  soft.soon([put('soft')]);
+  soft.soon([put('soft 2')]);
   // A put without a key is refused by LevelDB: the whole batch fails.
   await t.rejects(commits.commit([{ type: 'put', key: undefined as unknown as string, value: 1 }]));
   t.equal(failures.length, 1, 'the commitSoon() caller heard of it once');
