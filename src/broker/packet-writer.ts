@@ -1,6 +1,8 @@
 import type { Writable } from 'node:stream';
 import mqttPacket from 'mqtt-packet';
 import { publishBytes, type PublishFields } from './publish-bytes.js';
+import { takePuback } from './puback-gate.js';
+import { writeCorked } from './write-coalescing.js';
 
 /**
  * How aedes' packets reach a connection. aedes writes every packet with mqtt-packet's
@@ -12,42 +14,24 @@ import { publishBytes, type PublishFields } from './publish-bytes.js';
  *     mqtt-packet's five writes;
  *   - everything else, and every packet written with options (mqtt.js's uplink client passes its
  *     protocol version), is mqtt-packet's as before.
- * A write is corked until the next tick, as mqtt-packet does it: on a gateway connection that cork
- * joins the turn's single socket write (src/broker/write-coalescing.ts).
+ * Writes are corked until the next tick, as mqtt-packet does it (write-coalescing.ts writeCorked).
  */
 type Packet = Parameters<typeof mqttPacket.writeToStream>[0];
 type Stream = Parameters<typeof mqttPacket.writeToStream>[1];
 
-/** Takes a PUBACK being written to `stream` (true: it will write it itself, or never). */
-export type PubackTaker = (packet: Packet, stream: Stream) => boolean;
-
 const mqttPacketWrite = mqttPacket.writeToStream;
-let pubackTaker: PubackTaker | undefined;
 let installed = false;
 
-export function interceptPacketWrites(takePuback?: PubackTaker): void {
-  if (takePuback) pubackTaker = takePuback;
+/** Called by the broker before aedes writes its first packet; once is enough (later calls do nothing). */
+export function interceptPacketWrites(): void {
   if (installed) return;
   installed = true;
   mqttPacket.writeToStream = ((packet: Packet, stream: Stream, opts?: Parameters<typeof mqttPacket.writeToStream>[2]) => {
-    if (packet.cmd === 'puback' && pubackTaker?.(packet, stream)) return true;
+    if (packet.cmd === 'puback' && takePuback(packet, stream)) return true;
     if (packet.cmd === 'publish' && opts === undefined) {
       const chunks = publishBytes(packet as PublishFields);
       if (chunks) return writeCorked(stream as Writable, chunks);
     }
     return mqttPacketWrite(packet, stream, opts);
   }) as typeof mqttPacket.writeToStream;
-}
-
-/** Writes `chunks` inside a cork released on the next tick; returns the last write's answer (backpressure). */
-export function writeCorked(stream: Writable, chunks: readonly Buffer[]): boolean {
-  stream.cork();
-  let ok = true;
-  for (const chunk of chunks) ok = stream.write(chunk);
-  process.nextTick(uncork, stream);
-  return ok;
-}
-
-function uncork(stream: Writable): void {
-  stream.uncork();
 }

@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
 import type mqttPacket from 'mqtt-packet';
-import { interceptPacketWrites, writeCorked } from './packet-writer.js';
+import { writeCorked } from './write-coalescing.js';
 import type { AckHold } from './intake.js';
 
 /**
@@ -30,7 +30,8 @@ interface Slot { messageId: number; batch: number; written: boolean }
 
 const gates = new WeakMap<object, PubackGate>();
 
-function takePuback(packet: Packet, stream: Stream): boolean {
+/** A PUBACK being written to `stream` (src/broker/packet-writer.ts): true when its gate takes it. */
+export function takePuback(packet: Packet, stream: Stream): boolean {
   return gates.get(stream)?.take(packet) ?? false;
 }
 
@@ -51,7 +52,6 @@ export class PubackGate implements AckHold {
    * connection) is closed: the device sends those messages again.
    */
   static of(stream: Stream, client: Closable): PubackGate {
-    interceptPacketWrites(takePuback);
     let gate = gates.get(stream);
     if (!gate) {
       gate = new PubackGate(stream, client);
@@ -105,8 +105,7 @@ export class PubackGate implements AckHold {
     if (stream.destroyed) { this.slots.length = 0; return; }
     const bytes = Buffer.allocUnsafe(PUBACK_BYTES * ready);
     released.forEach((slot, i) => writePuback(bytes, i * PUBACK_BYTES, slot.messageId));
-    // Corked like every packet: on a gateway connection the cork joins the turn's one socket write
-    // (write-coalescing.ts) instead of making a TLS record of its own.
+    // Corked like every packet: on a gateway connection it joins the turn's one socket write.
     writeCorked(stream, [bytes]);
   }
 }

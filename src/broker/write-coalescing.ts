@@ -39,3 +39,20 @@ function releaseAll(): void {
   held.clear();
   for (const socket of sockets) socket.uncork();
 }
+
+/**
+ * Writes `chunks` inside a cork released on the next tick, the way mqtt-packet writes a packet: on a
+ * connection set up by coalesceWrites() the cork joins the turn's one socket write instead of making
+ * a TLS record of its own. Returns the last write's answer (backpressure).
+ */
+export function writeCorked(stream: Writable, chunks: readonly Buffer[]): boolean {
+  stream.cork();
+  let ok = true;
+  for (const chunk of chunks) ok = stream.write(chunk);
+  process.nextTick(uncork, stream);
+  return ok;
+}
+
+function uncork(stream: Writable): void {
+  stream.uncork();
+}

@@ -2,6 +2,10 @@ import t from 'tap';
 import { PassThrough } from 'node:stream';
 import mqttPacket from 'mqtt-packet';
 import { PubackGate } from '../../src/broker/puback-gate.js';
+import { interceptPacketWrites } from '../../src/broker/packet-writer.js';
+
+// As the broker does at start: aedes' PUBACKs reach their gates through the packet writer.
+interceptPacketWrites();
 
 /**
  * The gate on a real stream with mqtt-packet's own writer and parser (what aedes uses): what a
