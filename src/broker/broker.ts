@@ -26,6 +26,7 @@ import { MqttListeners } from './listeners.js';
 import { packetSizeGuard } from './packet-size.js';
 import { coalesceWrites } from './write-coalescing.js';
 import { interceptPacketWrites } from './packet-writer.js';
+import { interceptPacketParsing } from './packet-parser.js';
 import { unsentByteCap } from './slow-consumer.js';
 import { DeviceConfigs } from './device-config.js';
 import { removeSession } from './session.js';
@@ -143,7 +144,9 @@ export class BrokerService implements Service {
       authenticator: new Authenticator({ registry, apiKeys: this.deps.apiKeys, mqtt, log }),
     });
     this.hooks = hooks;
-    // Before aedes writes its first packet: PUBLISH in one buffer, PUBACKs through their gates.
+    // Before aedes reads or writes its first packet: PUBLISH and PUBACK read without mqtt-packet's
+    // BufferList; PUBLISH written in one buffer, PUBACKs through their gates.
+    interceptPacketParsing();
     interceptPacketWrites();
     this.persistence = new LevelPersistence({ db: this.deps.store.json<unknown>('sessions'), maxQueuedPerClient: mqtt.max_queued_messages_per_client, log });
     const aedes = new Aedes({
