@@ -111,23 +111,27 @@ function memberValueStart(b: Uint8Array, i: number): number {
   return skipWhitespace(b, i + 1);
 }
 
-/** Open containers, innermost last: true = object, false = array. Reused: the check runs per message. */
-const stack: boolean[] = [];
+/**
+ * Open containers, innermost last: 1 = object, 0 = array; `depth` of them are open. A fixed array
+ * reused by every check (it runs per message): an Array emptied with `length = 0` drops its backing
+ * store, and the next push allocated a new one for every message.
+ */
+const stack = new Uint8Array(MAX_DEPTH);
 
 export function isJsonText(b: Uint8Array): boolean {
-  stack.length = 0;
+  let depth = 0;
   let i = skipWhitespace(b, 0);
   // Expecting a value at i (after the start, a ':', a ',' in an array, or an opening bracket).
   for (;;) {
     const c = b[i];
     if (c === OPEN_BRACE || c === OPEN_BRACKET) {
-      if (stack.length >= MAX_DEPTH) return false;
+      if (depth >= MAX_DEPTH) return false;
       const object = c === OPEN_BRACE;
       i = skipWhitespace(b, i + 1);
       if (b[i] === (object ? CLOSE_BRACE : CLOSE_BRACKET)) {
         i++; // empty container: a complete value
       } else {
-        stack.push(object);
+        stack[depth++] = object ? 1 : 0;
         if (object) {
           i = memberValueStart(b, i);
           if (i < 0) return false;
@@ -141,10 +145,10 @@ export function isJsonText(b: Uint8Array): boolean {
     // A value ended at i: close containers, or move on to the next member or element.
     for (;;) {
       i = skipWhitespace(b, i);
-      if (stack.length === 0) return i === b.length;
-      const object = stack[stack.length - 1] as boolean;
+      if (depth === 0) return i === b.length;
+      const object = stack[depth - 1] === 1;
       const d = b[i];
-      if (d === (object ? CLOSE_BRACE : CLOSE_BRACKET)) { stack.pop(); i++; continue; }
+      if (d === (object ? CLOSE_BRACE : CLOSE_BRACKET)) { depth--; i++; continue; }
       if (d !== COMMA) return false;
       i = skipWhitespace(b, i + 1);
       if (object) {
