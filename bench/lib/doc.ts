@@ -144,7 +144,10 @@ does anything. Measured decomposition (2026-11-26, this machine; commands in bra
 - **CPU per message.** Bare aedes is at 0.9–1.35× mosquitto. The gateway *without its uplink*
   (\`npm run bench -- --only throughput --reps 3 --gateway-env WAYS_EDGE_CLOUD_URL=\`: no outbox and no
   uplink; TLS, auth, ACL, rate checks, metering and the synced usage counters on) measured 10.9 µs at
-  QoS 0 = 1.28× mosquitto, within the target. The durable outbox and the uplink add the rest. Comparing
+  QoS 0 = 1.28× mosquitto, within the target (2026-11-27, fifth session, two pairs alternating with the
+  full gateway: 9.6 and 10.8 µs at QoS 0, 0.94× and 1.00×; 21.4 and 21.5 µs at QoS 1, 0.87× and 0.88×,
+  while the full gateway read 23.0, 23.1 and 30.5, 32.9 µs). The durable outbox and the uplink add the
+  rest: at QoS 0 about 12 µs of its 20. Comparing
   main-thread profiles with and without the uplink (\`--only profile --keep-profile DIR\`, which also
   writes the measured windows) put the uplink's main-thread share at QoS 0 at 17.5 µs per message at
   the start of 2026-11-26's second session and 6.7 µs after it; the thread pool adds LevelDB's writes,
@@ -172,14 +175,25 @@ does anything. Measured decomposition (2026-11-26, this machine; commands in bra
   connected uplink never reads LevelDB (recent-entries.ts, record-index.ts: the iterators were 1.2
   µs/msg); batches encoded from cached byte pieces (batch-format.ts); one gzip stream per batcher
   (gzip-stream.ts); the meter's day taken without a Date per message. Not done: writing no QoS 0 entry
-  that the cloud acknowledged before its commit (the batcher would send uncommitted entries, which
-  changes the failed-commit accounting and the per-device numbering guarantee: a design change);
-  silencing mqtt-packet's \`debug()\` (3–7% of the main thread; its rest-argument arrays are 17% of
-  the bytes the gateway allocates under the paced load) and bl's \`readUInt8\`/\`readUInt16BE\`, which
-  make a Buffer view for every byte or number mqtt-packet's parser reads (9%): both are in
-  dependencies, and a postinstall patch would not reach the releases, which install with
-  \`npm ci --omit=dev --ignore-scripts\` (deploy/package.sh). With both edited in node_modules, two
-  alternating rounds read QoS 1 23.3, 23.1 against 25.8 µs and 29.4, 30.1 against 30.6 µs. 2026-11-27: once the uplink fell more than the
+  that the cloud acknowledged before its commit (a design change: the batcher would send uncommitted
+  entries, which touches the failed-commit accounting, the per-device numbering and, for batch ids
+  that never repeat, the outbox numbering). Measured before deciding (2026-11-27, fifth session) by
+  not writing the records at all, in a pair of runs where the uplink kept up: QoS 0 19.6 against
+  20.9–24.3 µs, about 2 µs, not worth those guarantees. Reading PUBLISH and PUBACK past mqtt-packet's
+  parser machinery (since 2026-11-27's fifth session, src/broker/packet-parser.ts): mqtt-packet's
+  parser reads every field through bl, which makes a Buffer view and an offset array per read, and
+  calls \`debug()\` a dozen times per packet; together 35% of the bytes the gateway allocated under the
+  throughput load (\`dist/bench/preload/allocations.js\`), and 35% fewer bytes is about 35% fewer
+  scavenges. The fast path reads a whole PUBLISH or PUBACK straight from the chunk and emits the same
+  Packet object; everything else, every malformed packet and MQTT 5 go to mqtt-packet
+  (test/broker/packet-parser.test.ts compares the two over every cut of a device's byte stream). Four
+  alternating rounds against 802169b (\`--only throughput --reps 1 --no-aedes\`): QoS 0 21.9–23.6 →
+  19.8–20.6 µs, QoS 1 32.2–35.9 → 26.3–28.0 µs, every round lower; paced QoS 1 unchanged (134–137
+  against 136–141 µs: the paced cost is per-message syscalls and TLS, \`writeBuffer\` and \`writev\`
+  alone 23 µs per message of the main thread). Measured and not adopted (2026-11-27, two alternating
+  rounds each): \`cloud.gzip: false\` saves 1–3 µs at QoS 0 (gzip stays: the uplink of a building is
+  often LTE); \`--max-semi-space-size=64\` saved about 3 µs at QoS 0 and 7 µs at QoS 1 before the
+  parser change, at 80–130 MB more RSS under load (a Pi's memory is the scarcer resource). 2026-11-27: once the uplink fell more than the
   in-memory entries (16,384) behind, its reads came from LevelDB and split whole records of ~1,600
   entries to return ~180 of them; a profiled QoS 1 window in that state spent 9.6 µs per message in
   \`entriesOf\` (93 µs per message in all, against 49 in the window before). Reads now step over the
