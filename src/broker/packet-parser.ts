@@ -66,19 +66,28 @@ export class FastPathParser extends Parser {
   private queued: Buffer[] | undefined;
 
   override parse(buf: Buffer): number {
-    if (this.busy) {
-      // mqtt-packet would append it to its list and parse it inside the emit that asked, after the
-      // rest of the current chunk; parsing it after this call returns keeps that order.
+    // Chunks are parsed in the order they were handed in: one handed in while another is being
+    // parsed (by a packet handler) waits for it, as does anything a throwing handler left queued.
+    if (this.busy || this.queued !== undefined) {
       (this.queued ??= []).push(buf);
-      return this._list.length;
+      if (this.busy) return this._list.length;
     }
     this.busy = true;
     try {
-      this.parseChunk(buf);
+      if (this.queued === undefined) this.parseChunk(buf);
       while (this.queued !== undefined) {
         const next = this.queued;
         this.queued = undefined;
-        for (const chunk of next) this.parseChunk(chunk);
+        for (let i = 0; i < next.length; i++) {
+          try {
+            this.parseChunk(next[i] as Buffer);
+          } catch (err) {
+            // Keep the chunks after it, ahead of whatever comes in next.
+            const rest = next.slice(i + 1);
+            if (rest.length > 0) this.queued = this.queued === undefined ? rest : [...rest, ...this.queued];
+            throw err;
+          }
+        }
       }
     } finally {
       this.busy = false;

@@ -150,6 +150,18 @@ t.test('a chunk handed in by a packet handler is parsed after the rest of the ch
   });
   parser.parse(first);
   t.same(seen, [1, 2, 3, 4, 'pingreq', 5, 6], 'chunk order, then packet order');
+
+  // A handler that throws (a bug) loses the rest of its chunk, as with mqtt-packet, but not the order
+  // of the chunks handed in meanwhile: they go before the next one.
+  const failing = fast();
+  const got: number[] = [];
+  failing.on('packet', (p: { messageId?: number }) => {
+    got.push(p.messageId ?? 0);
+    if (p.messageId === 1) { failing.parse(publish({ qos: 1, messageId: 7 })); throw new Error('handler bug'); }
+  });
+  t.throws(() => failing.parse(first), /handler bug/, 'the error reaches the caller');
+  failing.parse(publish({ qos: 1, messageId: 8 }));
+  t.same(got, [1, 7, 8], 'the chunk handed in before the error, then the next one');
 });
 
 t.test('installed, the factory gives aedes the fast path and mqtt.js (which passes options) mqtt-packet', async (t) => {
