@@ -62,33 +62,19 @@ const PUBACK_HEADER = PUBACK << 4;
 export class FastPathParser extends Parser {
   /** True while parse() runs: a packet handler that asks for more (aedes does) must wait its turn. */
   private busy = false;
-  /** Chunks handed in while busy, in order. */
-  private queued: Buffer[] | undefined;
+  /** Chunks handed in while busy (or left by a handler that threw), oldest first. */
+  private readonly queued: Buffer[] = [];
 
   override parse(buf: Buffer): number {
-    // Chunks are parsed in the order they were handed in: one handed in while another is being
-    // parsed (by a packet handler) waits for it, as does anything a throwing handler left queued.
-    if (this.busy || this.queued !== undefined) {
-      (this.queued ??= []).push(buf);
-      if (this.busy) return this._list.length;
-    }
+    // Chunks are parsed in the order they were handed in: parsing one a packet handler hands in at
+    // once would put its packets before the rest of the chunk being parsed.
+    this.queued.push(buf);
+    if (this.busy) return this._list.length;
     this.busy = true;
     try {
-      if (this.queued === undefined) this.parseChunk(buf);
-      while (this.queued !== undefined) {
-        const next = this.queued;
-        this.queued = undefined;
-        for (let i = 0; i < next.length; i++) {
-          try {
-            this.parseChunk(next[i] as Buffer);
-          } catch (err) {
-            // Keep the chunks after it, ahead of whatever comes in next.
-            const rest = next.slice(i + 1);
-            if (rest.length > 0) this.queued = this.queued === undefined ? rest : [...rest, ...this.queued];
-            throw err;
-          }
-        }
-      }
+      // Taken off before it is parsed: a handler that throws loses the rest of its chunk (as with
+      // mqtt-packet), and the chunks after it wait for the next call.
+      for (let next = this.queued.shift(); next !== undefined; next = this.queued.shift()) this.parseChunk(next);
     } finally {
       this.busy = false;
     }
