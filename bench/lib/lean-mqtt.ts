@@ -8,7 +8,8 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import mqttPacket from 'mqtt-packet';
-import { varintLength, writeVarint } from '../../src/broker/publish-bytes.js';
+import { readVarint, varintLength, writeVarint, type VarintRead } from '../../src/broker/remaining-length.js';
+import { PUBACK_BYTES, writePuback } from '../../src/broker/puback-gate.js';
 
 export interface BrokerAddress {
   port: number;
@@ -84,6 +85,8 @@ export class LeanClient {
   onPuback: ((packetId: number) => void) | undefined;
   onClose: (() => void) | undefined;
   private pending: Buffer | undefined;
+  /** The remaining length of the packet being read (readVarint writes it here). */
+  private readonly remaining: VarintRead = { value: 0, end: 0 };
   private connack: { resolve: (rc: number) => void; reject: (e: Error) => void } | undefined;
   private suback: { resolve: (granted: number[]) => void; reject: (e: Error) => void } | undefined;
   /** Packet ids of QoS 1 deliveries to acknowledge after the current chunk. */
@@ -179,25 +182,16 @@ export class LeanClient {
     let pos = 0;
     while (pos + 2 <= buf.length) {
       // Remaining length: 1-4 bytes after the first.
-      let len = 0;
-      let mul = 1;
-      let at = pos + 1;
-      let complete = false;
-      for (let i = 0; i < 4 && at < buf.length; i++) {
-        const byte = buf[at++] as number;
-        len += (byte & 0x7f) * mul;
-        mul *= 128;
-        if ((byte & 0x80) === 0) { complete = true; break; }
-      }
-      if (!complete || at + len > buf.length) break;
+      if (!readVarint(buf, pos + 1, this.remaining)) break;
+      const { value: len, end: at } = this.remaining;
+      if (at + len > buf.length) break;
       this.handle(buf, pos, at, len);
       pos = at + len;
     }
     if (pos < buf.length) this.pending = Buffer.from(buf.subarray(pos));
     if (this.acks.length > 0 && this.socket && !this.closed) {
-      const out = Buffer.allocUnsafe(4 * this.acks.length);
-      let at = 0;
-      for (const id of this.acks) { out[at] = 0x40; out[at + 1] = 0x02; out.writeUInt16BE(id, at + 2); at += 4; }
+      const out = Buffer.allocUnsafe(PUBACK_BYTES * this.acks.length);
+      this.acks.forEach((id, i) => writePuback(out, i * PUBACK_BYTES, id));
       this.acks.length = 0;
       this.socket.write(out);
     }

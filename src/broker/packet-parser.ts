@@ -1,5 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import mqttPacket from 'mqtt-packet';
+import { readVarint, type VarintRead } from './remaining-length.js';
 
 /**
  * How aedes reads the packets of a connection. aedes makes each connection's parser with
@@ -58,6 +59,8 @@ const PUBLISH = 3;
 const PUBACK = 4;
 /** A PUBACK's first byte: type 4, no flags (MQTT 3.1.1 requires 0). */
 const PUBACK_HEADER = PUBACK << 4;
+/** The remaining length of the packet emitWhole() is reading; shared, as it is used before any emit. */
+const remaining: VarintRead = { value: 0, end: 0 };
 
 export class FastPathParser extends Parser {
   /** True while parse() runs: a packet handler that asks for more (aedes does) must wait its turn. */
@@ -98,16 +101,9 @@ export class FastPathParser extends Parser {
     const first = buf[at] as number;
     const type = first >> 4;
     if (type !== PUBLISH && type !== PUBACK) return 0;
-    let length = 0;
-    let multiplier = 1;
-    let p = at + 1;
-    for (let i = 0; ; i++) {
-      if (i === 4 || p >= buf.length) return 0;
-      const byte = buf[p++] as number;
-      length += (byte & 0x7f) * multiplier;
-      if ((byte & 0x80) === 0) break;
-      multiplier *= 128;
-    }
+    if (!readVarint(buf, at + 1, remaining)) return 0;
+    const length = remaining.value;
+    const p = remaining.end;
     const end = p + length;
     if (end > buf.length) return 0;
     let packet: PacketObject;

@@ -111,9 +111,10 @@ export class PubackGate implements AckHold {
 }
 
 /** MQTT 3.1.1 §3.4: fixed header 0x40, remaining length 2, the packet identifier (big-endian). */
-const PUBACK_BYTES = 4;
+export const PUBACK_BYTES = 4;
 
-function writePuback(into: Buffer, at: number, messageId: number): void {
+/** Lays out the PUBACK of `messageId` at `at` (the bench's load generator acknowledges with it too). */
+export function writePuback(into: Buffer, at: number, messageId: number): void {
   into[at] = 0x40;
   into[at + 1] = 0x02;
   into[at + 2] = messageId >> 8;

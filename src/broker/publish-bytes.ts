@@ -1,3 +1,5 @@
+import { varintLength, writeVarint } from './remaining-length.js';
+
 /**
  * A PUBLISH packet of MQTT 3.1/3.1.1 (all aedes speaks) laid out in one buffer, the bytes
  * mqtt-packet's writeToStream makes. mqtt-packet writes a PUBLISH as five stream writes (header,
@@ -54,21 +56,4 @@ export function publishBytes(packet: PublishFields): Buffer[] | undefined {
   if (!copyPayload) return [out, payload];
   out.set(payload, at);
   return [out];
-}
-
-/** Bytes of MQTT's remaining-length varint for `n`. */
-export function varintLength(n: number): number {
-  return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : 4;
-}
-
-/** MQTT's remaining length (7 bits per byte, low first) at `at`; returns the offset after it. */
-export function writeVarint(into: Buffer, at: number, n: number): number {
-  let v = n;
-  do {
-    let byte = v % 0x80;
-    v = Math.floor(v / 0x80);
-    if (v > 0) byte |= 0x80;
-    into[at++] = byte;
-  } while (v > 0);
-  return at;
 }
