@@ -63,8 +63,7 @@ export function cpuSeconds(pid: number): number {
 
 /**
  * Seconds a thread has spent runnable but waiting for a CPU (on a run queue), from the second field
- * of /proc/<pid>/task/<tid>/schedstat (nanoseconds). The thread defaults to the process's main
- * thread, which for Node is the event loop: while it waits, no message is read or delivered.
+ * of a /proc/<pid>/task/<tid>/schedstat line (nanoseconds).
  */
 export function parseSchedstatWaitSeconds(schedstat: string): number {
   const ns = Number(schedstat.trim().split(/\s+/)[1]);
@@ -72,7 +71,11 @@ export function parseSchedstatWaitSeconds(schedstat: string): number {
   return ns / 1e9;
 }
 
-/** Run-queue wait of a thread so far (seconds); undefined where the kernel does not keep it. */
+/**
+ * Run-queue wait of a thread so far (seconds); undefined where the kernel does not keep it. The
+ * thread defaults to the process's main thread, which for Node is the event loop: while it waits, no
+ * message is read or delivered.
+ */
 export function runQueueWaitSeconds(pid: number, tid = pid): number | undefined {
   try {
     return parseSchedstatWaitSeconds(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8'));

@@ -43,11 +43,10 @@ async function startFloor(script: string, name: string): Promise<ChildProcess> {
 }
 
 export async function idleFootprint(ctx: Ctx, targets: readonly BrokerTarget[], registered: number): Promise<void> {
-  const by = new Map<string, { rssKb: number; anonKb: number; fileKb: number; cpuPct: number }>();
   const floors: ChildProcess[] = [];
   try {
     for (const f of NODE_FLOORS) floors.push(await startFloor(f.script, 'node-floor'));
-    await idleSideBySide(ctx, targets, registered, by);
+    await idleSideBySide(ctx, targets, registered);
     NODE_FLOORS.forEach((f, i) => {
       const split = rssSplitKb(floors[i]?.pid ?? 0);
       ctx.log(`  ${f.metric}: RSS ${(split.rss / 1024).toFixed(1)} MB (anon ${(split.anon / 1024).toFixed(1)}, file ${(split.file / 1024).toFixed(1)})`);
@@ -58,8 +57,11 @@ export async function idleFootprint(ctx: Ctx, targets: readonly BrokerTarget[], 
   }
 }
 
-async function idleSideBySide(ctx: Ctx, targets: readonly BrokerTarget[], registered: number,
-  by: Map<string, { rssKb: number; anonKb: number; fileKb: number; cpuPct: number }>): Promise<void> {
+/** One broker's idle figures: RSS and its anonymous and file-backed parts (kB), CPU (% of a core). */
+interface IdleSample { rssKb: number; anonKb: number; fileKb: number; cpuPct: number }
+
+async function idleSideBySide(ctx: Ctx, targets: readonly BrokerTarget[], registered: number): Promise<void> {
+  const by = new Map<string, IdleSample>();
   // Let start-up work (first health sample, compaction, JIT) settle first.
   await sleep(ctx.settings.settleMs);
   const t0 = performance.now();
@@ -74,7 +76,7 @@ async function idleSideBySide(ctx: Ctx, targets: readonly BrokerTarget[], regist
   const m = by.get('mosquitto');
   const g = by.get('ways-edge');
   const a = by.get('aedes');
-  const of = (pick: (v: { rssKb: number; anonKb: number; fileKb: number; cpuPct: number }) => number): { mosquitto?: number; gateway?: number; aedes?: number } =>
+  const of = (pick: (v: IdleSample) => number): { mosquitto?: number; gateway?: number; aedes?: number } =>
     ({ ...(m ? { mosquitto: pick(m) } : {}), ...(g ? { gateway: pick(g) } : {}), ...(a ? { aedes: pick(a) } : {}) });
   ctx.log(`  idle: ${[...by.entries()].map(([k, v]) => `${k} RSS ${(v.rssKb / 1024).toFixed(1)} MB (anon ${(v.anonKb / 1024).toFixed(1)}, file ${(v.fileKb / 1024).toFixed(1)}), CPU ${v.cpuPct.toFixed(2)}%`).join('; ')}`);
   ctx.report.add({
