@@ -28,7 +28,7 @@ async function round(messages: number, perCommit: number, withMeter: boolean): P
   const store = new Store(dir);
   await store.start();
   const commits = new GroupCommit(store.raw);
-  const outbox = new Outbox({ store, commits, log: createLogger('silent'), maxBytes: 0, maxAgeHours: 0 });
+  const outbox = new Outbox({ store, commits, log: createLogger('silent'), maxBytes: 0, maxAgeHours: 0, sendWindow: { inflight: 8, batchMessages: 2000, batchBytes: 1_000_000 } });
   await outbox.start();
   const meter = withMeter ? new Meter({ store, timeZone: 'UTC' }) : undefined;
   if (meter) { await meter.start(); commits.addContributor(meter); }

@@ -125,7 +125,7 @@ process.stdout.write(`uplink bench: ${os.cpus().length} × ${os.cpus()[0]?.model
 process.stdout.write('## Backlog drain\n\n');
 process.stdout.write('| settings | messages | seconds | msg/s | publishes | gateway CPU ms per 1000 msg | target |\n|---|---:|---:|---:|---:|---:|---|\n');
 const drains: Array<[string, Record<string, string>]> = [
-  ['defaults: batch 500, gzip, 8 in flight, 100 publishes/s', {}],
+  ['defaults: batch 2000, gzip, 8 in flight, 100 publishes/s', {}],
   // What the uplink itself can do when the cloud's rate limit is not the bound.
   ['same, publish_rate_limit 0', { WAYS_EDGE_CLOUD_PUBLISH_RATE_LIMIT: '0' }],
 ];

@@ -110,7 +110,9 @@ export class Gateway {
     const compaction = new Compaction({ db: this.store.raw, meta, log });
     this.retention = new Retention({ meter: this.meter, usageRetentionDays: config.jobs.usage_retention_days, compaction, log });
     if (config.cloud.url) {
-      const outbox = new Outbox({ store: this.store, commits: this.commits, log, maxBytes: config.cloud.outbox_max_bytes, maxAgeHours: config.cloud.outbox_max_age_hours });
+      const outbox = new Outbox({ store: this.store, commits: this.commits, log, maxBytes: config.cloud.outbox_max_bytes, maxAgeHours: config.cloud.outbox_max_age_hours,
+        sendWindow: { inflight: config.cloud.inflight_batches, batchMessages: config.cloud.batch_max_messages, batchBytes: config.cloud.batch_max_bytes },
+      });
       this.outbox = outbox;
       this.ingestSinks.push(outbox);
       this.retention.add({ name: 'outbox', prune: () => outbox.prune() });

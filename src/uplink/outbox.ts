@@ -31,6 +31,8 @@ export interface OutboxOptions {
   maxBytes: number;
   /** cloud.outbox_max_age_hours; 0 = no age cap. */
   maxAgeHours: number;
+  /** The uplink's send window: how many of the newest entries stay in memory for it. */
+  sendWindow: SendWindow;
 }
 
 /** Keys of the outbox's state in the `state` sublevel (docs/UPLINK.md "Outbox"). */
@@ -78,15 +80,28 @@ export type OutboxEvents = {
  */
 const SEQ_RESERVE = 1000;
 
+/** What the uplink keeps in flight, which sizes the outbox's memory of recent entries. */
+export interface SendWindow {
+  /** cloud.inflight_batches */
+  inflight: number;
+  /** cloud.batch_max_messages */
+  batchMessages: number;
+  /** cloud.batch_max_bytes */
+  batchBytes: number;
+}
+
 /**
  * The newest entries kept in memory for the batcher (src/uplink/recent-entries.ts), so a connected
- * uplink never reads back what it has just written: the batches in flight (8 × 500 by default), the
- * one being filled and a QoS 0 commit's worth, with room to spare. Fewer (4,096 before) let the
- * oldest in-flight entries fall out at full speed, and every acknowledgement then read the new head
- * back from LevelDB (refreshOldest): an iterator per batch, 1.2 µs per message of the main thread.
+ * uplink never reads back what it has just written: the batches in flight, the one being filled and
+ * two batches' worth staged behind it (a QoS 0 commit is up to 25 ms of traffic). When the oldest
+ * in-flight entries fell out at full speed (4,096 entries with 500-message batches), every
+ * acknowledgement read the new head back from LevelDB (refreshOldest): an iterator per batch, 1.2 µs
+ * per message of the main thread. Bytes: a batch's entries are not larger than its document.
  */
-const RECENT_MAX_ENTRIES = 16_384;
-const RECENT_MAX_BYTES = 8 * 1024 * 1024;
+export function recentLimits(w: SendWindow): { maxEntries: number; maxBytes: number } {
+  const batches = w.inflight + 3;
+  return { maxEntries: batches * w.batchMessages, maxBytes: batches * w.batchBytes };
+}
 
 /**
  * The durable outbox of the uplink: every accepted device message, in LevelDB (sublevel `out`)
@@ -125,7 +140,7 @@ export class Outbox implements Service, IngestSink, CommitContributor {
   private readonly seqReserved = new Map<string, number>();
   /** Devices whose per-device counter changed since the last group commit took them. */
   private readonly seqPending = new PendingKeys();
-  private readonly recent = new RecentEntries({ maxEntries: RECENT_MAX_ENTRIES, maxBytes: RECENT_MAX_BYTES });
+  private readonly recent: RecentEntries;
   /** Where this run's records start, for recordHolding() without a LevelDB seek. */
   private records = new RecordIndex();
   /** The first sequence number of the record in the group commit being written, if it holds one. */
@@ -163,6 +178,7 @@ export class Outbox implements Service, IngestSink, CommitContributor {
     this.out = opts.store.binary('outbox');
     this.st = opts.store.json<unknown>('state');
     this.dropLog = new DropLog(opts.log, { maxBytes: opts.maxBytes, maxAgeHours: opts.maxAgeHours });
+    this.recent = new RecentEntries(recentLimits(opts.sendWindow));
     opts.commits.addContributor(this);
   }
 

@@ -36,17 +36,20 @@ class FakeLink {
 
 interface Setup { outbox: Outbox; commits: GroupCommit; batcher: Batcher; accept: (n: number, receivedAt?: number) => Promise<void>; acceptOne: (m: AcceptedMessage) => Promise<void> }
 
-async function setup(t: Test, opts: Partial<BatcherOptions> = {}): Promise<Setup> {
+async function setup(t: Test, opts: Partial<Omit<BatcherOptions, 'outbox'>> = {}): Promise<Setup> {
   const dir = tempDir();
   const store = new Store(dir);
   await store.start();
   const commits = new GroupCommit(store.raw);
-  const outbox = new Outbox({ store, commits, log, maxBytes: 0, maxAgeHours: 0 });
-  await outbox.start();
-  const batcher = new Batcher({
-    outbox, log, mode: 'batch', gzip: false, gatewayId: 'gw', batchTopic: 'devices/gw/telemetry',
+  const settings: Omit<BatcherOptions, 'outbox'> = {
+    log, mode: 'batch', gzip: false, gatewayId: 'gw', batchTopic: 'devices/gw/telemetry',
     maxMessages: 10, maxPacketBytes: 100_000, maxAgeMs: 3_600_000, inflight: 3, rateLimit: 0, ...opts,
-  });
+  };
+  // Wired as the gateway wires them: the outbox keeps in memory what this batcher's window needs.
+  const sendWindow = { inflight: settings.inflight, batchMessages: settings.maxMessages, batchBytes: settings.maxPacketBytes };
+  const outbox = new Outbox({ store, commits, log, maxBytes: 0, maxAgeHours: 0, sendWindow });
+  await outbox.start();
+  const batcher = new Batcher({ ...settings, outbox });
   t.teardown(async () => { batcher.stop(); await outbox.stop(); await store.stop(); removeDir(dir); });
   let n = 0;
   const accept = async (count: number, receivedAt = Date.now()): Promise<void> => {

@@ -12,14 +12,17 @@ import { telemetry } from './helpers/devices.js';
 
 const log = createLogger('silent');
 
+/** gateway.yaml's cloud.inflight_batches, batch_max_messages and batch_max_bytes. */
+const SHIPPED_WINDOW = { inflight: 8, batchMessages: 2000, batchBytes: 1_000_000 };
+
 interface Harness { store: Store; commits: GroupCommit; outbox: Outbox; close(): Promise<void> }
 
 /** A store and an outbox as the gateway wires them: the broker's part is `accept` (stage + synced group commit). */
-async function open(dir: string, caps: { maxBytes?: number; maxAgeHours?: number } = {}): Promise<Harness> {
+async function open(dir: string, caps: { maxBytes?: number; maxAgeHours?: number } = {}, sendWindow = SHIPPED_WINDOW): Promise<Harness> {
   const store = new Store(dir);
   await store.start();
   const commits = new GroupCommit(store.raw);
-  const outbox = new Outbox({ store, commits, log, maxBytes: caps.maxBytes ?? 0, maxAgeHours: caps.maxAgeHours ?? 0 });
+  const outbox = new Outbox({ store, commits, log, maxBytes: caps.maxBytes ?? 0, maxAgeHours: caps.maxAgeHours ?? 0, sendWindow });
   await outbox.start();
   return { store, commits, outbox, async close() { await outbox.stop(); await store.stop(); } };
 }
@@ -56,6 +59,25 @@ t.test('entries are kept in sequence order with per-device numbers, and accounte
   t.same((await h.outbox.read(0, 100)).map((e) => e.seq)[0], 11, 'reads start at the head');
   await h.outbox.settled();
   t.equal(h.outbox.bytes, (await h.outbox.read(0, 100)).reduce((a, e) => a + e.size, 0));
+  await h.close();
+});
+
+t.test('what the send window holds is read from memory, older entries from LevelDB', async (t) => {
+  const dir = tempDir();
+  t.teardown(() => removeDir(dir));
+  // 2 batches in flight of 10: the outbox keeps the newest (2 + 3) × 10 = 50 entries in memory.
+  const h = await open(dir, {}, { inflight: 2, batchMessages: 10, batchBytes: 1_000_000 });
+  await accept(h, load(120));
+  // An entry kept in memory is handed out as the same object on every read; one read back from
+  // LevelDB is decoded anew each time.
+  const newest = await h.outbox.read(71, 50);
+  t.same(newest.map((e) => e.seq), Array.from({ length: 50 }, (_, i) => i + 71));
+  t.ok((await h.outbox.read(71, 50)).every((e, i) => e === newest[i]), 'the newest 50: from memory');
+  const older = await h.outbox.read(1, 70);
+  const again = await h.outbox.read(1, 70);
+  t.same(again, older, 'older entries read the same');
+  t.ok(again.every((e, i) => e !== older[i]), 'and come from LevelDB');
+  t.match(JSON.parse((older[69] as { payload: Buffer }).payload.toString()), { n: 69 }, 'with their payloads');
   await h.close();
 });
 
