@@ -134,13 +134,22 @@ function writeMessage(json: Buffer, at: number, e: StoredEntry, p: MessageParts)
 }
 
 /**
+ * Messages encoded between two pauses of encodeSteps (a pass over 2,000 messages held the event
+ * loop for 1-2 ms, which showed in the devices' p99 at 5,000 msg/s): 250 are about 0.1 ms.
+ */
+const ENCODE_SLICE = 250;
+
+/**
  * Encodes as many of `entries` (from the front, in order) as fit the limits into one batch document.
  * The size is exact: the uncompressed document is at most `limits.maxBytes`, so the published bytes
  * are too (gzip is used only when it is smaller). Two passes: the first measures every message from
  * cached byte pieces, the second writes them straight into one buffer of that size, payloads copied as
  * bytes: no string per message or payload, no joined string to encode again.
+ *
+ * A generator that pauses after every ENCODE_SLICE messages (encodeBatch lets the broker's I/O run
+ * in between).
  */
-export function encodeBatch(entries: readonly StoredEntry[], ctx: BatchContext, limits: BatchLimits): EncodedBatch | undefined {
+function* encodeSteps(entries: readonly StoredEntry[], ctx: BatchContext, limits: BatchLimits): Generator<void, EncodedBatch | undefined, void> {
   const first = entries[0];
   if (!first) return undefined;
   const id = batchId(ctx.gatewayId, first.seq);
@@ -160,16 +169,28 @@ export function encodeBatch(entries: readonly StoredEntry[], ctx: BatchContext, 
     }
     parts.push(p);
     size += add;
+    if (parts.length % ENCODE_SLICE === 0) yield;
   }
   if (parts.length === limits.maxMessages) full = true;
   const json = Buffer.allocUnsafe(size);
   let at = json.write(head, 0, 'utf8');
-  parts.forEach((p, i) => {
+  for (let i = 0; i < parts.length; i++) {
     if (i > 0) json[at++] = 0x2c; // ,
-    at = writeMessage(json, at, entries[i] as StoredEntry, p);
-  });
+    at = writeMessage(json, at, entries[i] as StoredEntry, parts[i] as MessageParts);
+    if ((i + 1) % ENCODE_SLICE === 0) yield;
+  }
   at += json.write(tail, at, 'latin1');
   return { kind: 'batch', batchId: id, json: at === size ? json : json.subarray(0, at), taken: parts.length, full };
+}
+
+/** Encodes a batch (encodeSteps) with a turn of the event loop (setImmediate: after pending I/O) between slices. */
+export async function encodeBatch(entries: readonly StoredEntry[], ctx: BatchContext, limits: BatchLimits): Promise<EncodedBatch | undefined> {
+  const steps = encodeSteps(entries, ctx, limits);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
 }
 
 /** gzip when enabled (a compressor is given) and it pays (the result is smaller); otherwise the JSON as it is. */

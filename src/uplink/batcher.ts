@@ -19,6 +19,14 @@ const COMMIT_WAIT_MAX_MS = 1000;
  * gateway like any device (100 messages/s), so publishes are spread out rather than sent in bursts.
  */
 const BURST_SECONDS = 0.1;
+/**
+ * A batch leaves once it holds this many messages (or by age), and takes up to maxMessages when more
+ * are waiting: when the publish rate limit holds the uplink back, batches grow by themselves. At a
+ * steady 5,000 msg/s, 2,000-message batches had kept each entry alive four times longer (more of them
+ * promoted to the old generation: more mark-compacts) and the devices' p99 went from 1.5-2.8 to
+ * 3.0-5.2 ms.
+ */
+const READY_MESSAGES = 500;
 
 export interface BatcherOptions {
   outbox: Outbox;
@@ -29,6 +37,8 @@ export interface BatcherOptions {
   /** devices/{gateway id}/telemetry */
   batchTopic: string;
   maxMessages: number;
+  /** A batch of this many leaves without waiting for more (default: READY_MESSAGES, at most maxMessages). */
+  readyMessages?: number;
   /** Largest MQTT PUBLISH packet (cloud.batch_max_bytes). */
   maxPacketBytes: number;
   maxAgeMs: number;
@@ -85,8 +95,10 @@ export class Batcher {
   private readonly unsubscribeCommitted: () => void;
   readonly counters = { batches: 0, messages: 0, payloadBytes: 0 };
   private readonly gzip: GzipStream | undefined;
+  private readonly readyMessages: number;
 
   constructor(private readonly opts: BatcherOptions) {
+    this.readyMessages = Math.min(opts.readyMessages ?? READY_MESSAGES, opts.maxMessages);
     this.gzip = opts.gzip ? new GzipStream(GZIP_LEVEL) : undefined;
     this.bucket = opts.rateLimit > 0 ? new TokenBucket(opts.rateLimit, Math.max(1, Math.ceil(opts.rateLimit * BURST_SECONDS))) : undefined;
     this.unsubscribe = opts.outbox.onStaged((_seq, size, receivedAt) => this.onStaged(size, receivedAt));
@@ -240,7 +252,7 @@ export class Batcher {
   private async nextUnits(): Promise<Unit[]> {
     const outbox = this.opts.outbox;
     const from = Math.max(this.cursor, outbox.head);
-    if (outbox.lastStaged < from) return this.waitForData(this.opts.maxMessages, Infinity);
+    if (outbox.lastStaged < from) return this.waitForData(this.readyMessages, Infinity);
     const mirror = this.opts.mode === 'mirror';
     const room = mirror ? Math.min(this.opts.inflight - this.inflight.length, this.bucket ? Math.max(1, this.bucket.remaining()) : Infinity) : this.opts.maxMessages;
     const entries = await this.read(from, room);
@@ -263,16 +275,17 @@ export class Batcher {
     const o = this.opts;
     const limit = payloadLimit(o.batchTopic, o.maxPacketBytes);
     const oldestAt = entries[0]?.receivedAt ?? Date.now();
-    // A whole batch is staged and the rest of it is in its group commit: wait for that (the outbox
-    // says when) instead of encoding a part now and all of it again in a moment.
-    if (entries.length < o.maxMessages && o.outbox.lastStaged - from + 1 >= o.maxMessages && Date.now() - oldestAt < o.maxAgeMs) return this.waitForCommit(oldestAt + o.maxAgeMs - Date.now());
-    const encoded = encodeBatch(entries, { gatewayId: o.gatewayId, outboxId: o.outbox.outboxId }, { maxMessages: o.maxMessages, maxBytes: limit });
+    const ready = this.readyMessages;
+    // A batch worth sending is staged and the rest of it is in its group commit: wait for that (the
+    // outbox says when) instead of encoding a part now and all of it again in a moment.
+    if (entries.length < ready && o.outbox.lastStaged - from + 1 >= ready && Date.now() - oldestAt < o.maxAgeMs) return this.waitForCommit(oldestAt + o.maxAgeMs - Date.now());
+    const encoded = await encodeBatch(entries, { gatewayId: o.gatewayId, outboxId: o.outbox.outboxId }, { maxMessages: o.maxMessages, maxBytes: limit });
     if (!encoded) return [];
     if (encoded.kind === 'too_large') return [{ entries: [encoded.entry], topic: o.batchTopic, payload: Buffer.alloc(0), acked: true, drop: 'too_large' }];
-    if (!encoded.full && Date.now() - oldestAt < o.maxAgeMs) {
+    if (!encoded.full && encoded.taken < ready && Date.now() - oldestAt < o.maxAgeMs) {
       // Counted from what is staged, not from what was readable: entries still in their group commit
       // are on their way.
-      return this.waitForData(o.maxMessages - (o.outbox.lastStaged - from + 1), (limit - encoded.json.length) / 2, oldestAt + o.maxAgeMs - Date.now());
+      return this.waitForData(ready - (o.outbox.lastStaged - from + 1), (limit - encoded.json.length) / 2, oldestAt + o.maxAgeMs - Date.now());
     }
     this.commitWaitSince = undefined;
     const taken = entries.slice(0, encoded.taken);

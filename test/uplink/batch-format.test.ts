@@ -22,7 +22,7 @@ t.test('a batch decodes back to its messages (JSON verbatim, anything else base6
     entry(5, Buffer.alloc(0)),
     entry(6, Buffer.from('\ufeff{"bom":true}')),
   ];
-  const enc = encodeBatch(entries, ctx, { maxMessages: 100, maxBytes: 1_000_000 });
+  const enc = await encodeBatch(entries, ctx, { maxMessages: 100, maxBytes: 1_000_000 });
   if (enc?.kind !== 'batch') throw new Error('expected a batch');
   t.equal(enc.taken, 6);
   t.equal(enc.full, false, 'the input ended it, not a limit');
@@ -48,7 +48,7 @@ t.test('per-device sequence numbers of any width, device ids and topics that nee
   const odd = 'dev "quoted" \\ ünï';
   const entries = [0, 9, 10, 99_999, 281_474_976_710_655].map((deviceSeq, i) => ({ ...entry(i + 1, telemetry(i)), deviceSeq }));
   entries.push({ ...entry(6, Buffer.from('x')), deviceId: odd, topic: 'site/"a"/b', deviceSeq: 7 });
-  const enc = encodeBatch(entries, ctx, { maxMessages: 100, maxBytes: 1_000_000 });
+  const enc = await encodeBatch(entries, ctx, { maxMessages: 100, maxBytes: 1_000_000 });
   if (enc?.kind !== 'batch') throw new Error('expected a batch');
   const raw = JSON.parse(enc.json.toString()) as { messages: Array<{ seq: number; device_id: string; topic: string }> };
   t.same(raw.messages.map((m) => m.seq), [0, 9, 10, 99_999, 281_474_976_710_655, 7], 'written digit by digit, exactly');
@@ -59,18 +59,18 @@ t.test('per-device sequence numbers of any width, device ids and topics that nee
 t.test('the size cap holds exactly, envelope included, and the count cap too', async (t) => {
   const entries = Array.from({ length: 300 }, (_, i) => entry(i + 1, telemetry(i)));
   for (const maxBytes of [450, 1000, 5000, 20_000]) {
-    const enc = encodeBatch(entries, ctx, { maxMessages: 1000, maxBytes });
+    const enc = await encodeBatch(entries, ctx, { maxMessages: 1000, maxBytes });
     if (enc?.kind !== 'batch') throw new Error('expected a batch');
     t.ok(enc.json.length <= maxBytes, `${enc.json.length} <= ${maxBytes}`);
     t.ok(enc.full);
-    const one = encodeBatch(entries.slice(0, enc.taken + 1), ctx, { maxMessages: 1000, maxBytes: 10_000_000 });
+    const one = await encodeBatch(entries.slice(0, enc.taken + 1), ctx, { maxMessages: 1000, maxBytes: 10_000_000 });
     if (one?.kind !== 'batch') throw new Error('expected a batch');
     t.ok(one.json.length > maxBytes, 'one more message would not have fitted');
   }
-  const byCount = encodeBatch(entries, ctx, { maxMessages: 50, maxBytes: 1_000_000 });
+  const byCount = await encodeBatch(entries, ctx, { maxMessages: 50, maxBytes: 1_000_000 });
   t.equal(byCount?.kind === 'batch' && byCount.taken, 50);
   t.equal(byCount?.kind === 'batch' && byCount.full, true);
-  const tooBig = encodeBatch([entry(9, Buffer.alloc(2000, 0x41))], ctx, { maxMessages: 10, maxBytes: 1000 });
+  const tooBig = await encodeBatch([entry(9, Buffer.alloc(2000, 0x41))], ctx, { maxMessages: 10, maxBytes: 1000 });
   t.equal(tooBig?.kind, 'too_large', 'a message that can never fit is reported, not looped on');
   t.equal(payloadLimit('devices/gw/telemetry', 1_000_000), 1_000_000 - 9 - 20, 'the MQTT header and topic count against batch_max_bytes');
 });
@@ -79,7 +79,7 @@ t.test('gzip is used when it pays and is recognisable by its first bytes', async
   const gzip = new GzipStream(GZIP_LEVEL);
   t.teardown(() => gzip.close());
   const entries = Array.from({ length: 200 }, (_, i) => entry(i + 1, telemetry(i)));
-  const enc = encodeBatch(entries, ctx, { maxMessages: 500, maxBytes: 1_000_000 });
+  const enc = await encodeBatch(entries, ctx, { maxMessages: 500, maxBytes: 1_000_000 });
   if (enc?.kind !== 'batch') throw new Error('expected a batch');
   const packed = await compressIfPays(enc.json, gzip);
   t.same([packed[0], packed[1]], [0x1f, 0x8b], 'gzip magic');
@@ -88,10 +88,25 @@ t.test('gzip is used when it pays and is recognisable by its first bytes', async
   t.equal(await compressIfPays(enc.json, undefined), enc.json, 'gzip off: JSON as it is');
 
   const random = Array.from({ length: 20 }, (_, i) => entry(i + 1, Buffer.from(Array.from({ length: 300 }, () => Math.floor(Math.random() * 256)))));
-  const noisy = encodeBatch(random, ctx, { maxMessages: 500, maxBytes: 1_000_000 });
+  const noisy = await encodeBatch(random, ctx, { maxMessages: 500, maxBytes: 1_000_000 });
   if (noisy?.kind !== 'batch') throw new Error('expected a batch');
   const noisyOut = await compressIfPays(noisy.json, gzip);
   t.ok(noisyOut.length <= noisy.json.length, 'never larger than the JSON');
   const tiny = Buffer.from('{"v":1}');
   t.equal(await compressIfPays(tiny, gzip), tiny, 'a tiny document is not worth compressing');
+});
+
+t.test('a large batch is encoded in slices: other work runs in between, and the document is whole', async (t) => {
+  const entries = Array.from({ length: 2000 }, (_, i) => entry(i + 1, telemetry(i)));
+  const order: string[] = [];
+  // Scheduled before the encoding starts: with the encoding in one piece it would come after it.
+  setImmediate(() => order.push('other work'));
+  const enc = await encodeBatch(entries, ctx, { maxMessages: 2000, maxBytes: 1_000_000 }).finally(() => order.push('encoded'));
+  t.same(order, ['other work', 'encoded'], 'the event loop turned while the batch was encoded');
+  if (enc?.kind !== 'batch') throw new Error('expected a batch');
+  t.equal(enc.taken, 2000);
+  t.equal(enc.full, true, 'the count limit ended it');
+  const batch = decodeBatch(enc.json);
+  t.same(batch.messages.map((m) => m.seq), entries.map((e) => e.deviceSeq), 'every message, in order');
+  t.same(batch.messages[1999]?.payload, telemetry(1999));
 });

@@ -117,6 +117,27 @@ t.test('a partial batch waits for more or for its age', async (t) => {
   void outbox;
 });
 
+t.test('a batch leaves once it is worth sending, and grows up to its cap while the uplink is held back', async (t) => {
+  const { batcher, accept } = await setup(t, { readyMessages: 4, maxMessages: 10, inflight: 1, maxAgeMs: 60_000 });
+  const link = new FakeLink();
+  batcher.online(link as unknown as Link);
+  await accept(3);
+  t.equal(link.sent.length, 0, '3 fresh messages: not yet');
+  await accept(1);
+  await link.published(1);
+  t.equal(decodeBatch(link.sent[0]?.payload ?? Buffer.alloc(0)).messages.length, 4, 'the fourth makes a batch worth sending');
+  // The one publish allowed in flight awaits its PUBACK meanwhile.
+  await accept(25);
+  link.sent[0]?.ack();
+  await link.published(2);
+  t.equal(decodeBatch(link.sent[1]?.payload ?? Buffer.alloc(0)).messages.length, 10, 'what waited goes in batches of the cap');
+  link.sent[1]?.ack();
+  await link.published(3);
+  link.sent[2]?.ack();
+  await link.published(4);
+  t.same(link.sent.map((s) => decodeBatch(s.payload).messages.length), [4, 10, 10, 5], 'the rest, down to a batch worth sending');
+});
+
 t.test('an entry too large for any publish is dropped in its turn, counted, and sending goes on', async (t) => {
   const { outbox, batcher, accept, acceptOne } = await setup(t, { maxPacketBytes: 600, maxAgeMs: 0 });
   await accept(2);
