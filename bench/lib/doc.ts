@@ -147,7 +147,21 @@ does anything. Measured decomposition (2026-11-26, this machine; commands in bra
   QoS 0 = 1.28× mosquitto, within the target (2026-11-27, fifth session, two pairs alternating with the
   full gateway: 9.6 and 10.8 µs at QoS 0, 0.94× and 1.00×; 21.4 and 21.5 µs at QoS 1, 0.87× and 0.88×,
   while the full gateway read 23.0, 23.1 and 30.5, 32.9 µs). The durable outbox and the uplink add the
-  rest: at QoS 0 about 12 µs of its 20. Comparing
+  rest: at QoS 0 about 12 µs of its 20 until 2026-11-27's sixth session, and most of that was the
+  uplink falling behind: 500-message batches at the cloud's 100 publishes/s carry at most 50,000
+  msg/s, the full-speed windows accept 60,000–90,000, and a backlog past the in-memory entries is read
+  back from LevelDB (\`outbox.read\` was 1.8 µs per message of the main thread in the profile, besides
+  LevelDB's own threads). Since then batches take up to 2,000 messages when that many are waiting
+  (\`cloud.batch_max_messages\`; a batch still leaves at 500 when the uplink keeps up), the
+  in-memory entries are sized from the send window, and in both windows the cloud receives what the
+  gateway accepts: two alternating rounds each (\`--only throughput --reps 1 --no-aedes --gateway-env
+  WAYS_EDGE_CLOUD_BATCH_MAX_MESSAGES=N\`) read QoS 0 19.9–21.1 µs with 500 and 11.5–13.0 µs with 2,000
+  (1.46–1.65× mosquitto); QoS 1 14.3–15.3 µs with the uplink keeping up (before, the QoS 1 window left
+  40,000–80,000 messages to drain after it, so its figure did not include all of the uplink's work).
+  What the uplink costs now (\`--only profile\`, QoS 0 window): 9.3 µs per message of main-thread
+  time in all, of which the outbox's stage 1.0 µs, batch encoding 1.0, the group commit's batch
+  0.5; gzip level 6 is about 1 µs per message on the thread pool (\`node\` with zlib on a 2,000-message
+  document of the bench's and of typical telemetry: level 3 0.35–0.37 µs at 1.2–1.3× the bytes). Comparing
   main-thread profiles with and without the uplink (\`--only profile --keep-profile DIR\`, which also
   writes the measured windows) put the uplink's main-thread share at QoS 0 at 17.5 µs per message at
   the start of 2026-11-26's second session and 6.7 µs after it; the thread pool adds LevelDB's writes,
