@@ -103,7 +103,8 @@ over loopback, with every process it starts stopped by PID at the end:
 - **CPU per delivered message** (the stable figure): utime+stime of the broker process from
   \`/proc/<pid>/stat\` (all its threads) over the window, divided by the messages the subscriber got in
   that window. RSS is VmRSS of \`/proc/<pid>/status\` (split into anonymous and file-backed pages for
-  the idle row: the node binary's code alone is ~45 MB of file-backed RSS). **Noise**: the busy time
+  the idle row: the node binary's code alone is ~45 MB of file-backed RSS); "broker RSS after 10 s
+  idle" is read once after the last MQTT window, what the load left behind. **Noise**: the busy time
   of the whole machine (\`/proc/stat\`) minus the broker, the generators and the cloud broker is
   reported as "other processes"; when it is high the latency and throughput rows are unreliable
   (CPU per message less so).
@@ -161,7 +162,14 @@ does anything. Measured decomposition (2026-11-26, this machine; commands in bra
   What the uplink costs now (\`--only profile\`, QoS 0 window): 9.3 µs per message of main-thread
   time in all, of which the outbox's stage 1.0 µs, batch encoding 1.0, the group commit's batch
   0.5; gzip level 6 is about 1 µs per message on the thread pool (\`node\` with zlib on a 2,000-message
-  document of the bench's and of typical telemetry: level 3 0.35–0.37 µs at 1.2–1.3× the bytes). Comparing
+  document of the bench's and of typical telemetry: level 3 0.35–0.37 µs at 1.2–1.3× the bytes). The
+  systemd unit's \`MALLOC_MMAP_THRESHOLD_\` (which the bench applies) went from 128 KiB to 2 MiB the
+  same day: each group commit and batch makes buffers of 0.5–1 MB (the outbox record, LevelDB's copies
+  of it, the batch document, its gzip), and above the threshold each was a fresh mmap faulted in page
+  by page and unmapped after. Two pairs of alternating rounds each (\`--gateway-env
+  MALLOC_MMAP_THRESHOLD_=N\`): QoS 0 10.3–10.8 µs at 2 MiB, 11.0–11.6 at 1 MiB, 11.8–12.7 at 128 KiB;
+  QoS 1 within noise; 15–20 MB more RSS under the load and 5–10 MB more after it (the "after the MQTT
+  windows" row). Comparing
   main-thread profiles with and without the uplink (\`--only profile --keep-profile DIR\`, which also
   writes the measured windows) put the uplink's main-thread share at QoS 0 at 17.5 µs per message at
   the start of 2026-11-26's second session and 6.7 µs after it; the thread pool adds LevelDB's writes,
@@ -304,7 +312,7 @@ does anything. Measured decomposition (2026-11-26, this machine; commands in bra
   \`node dist/bench/tls-baseline.js\`; TLS 1.2 or SSL_OP_NO_TICKET change nothing) and aedes'
   client (about 5.5 KB of heap), which bare aedes pays too, and V8's young generation, which grows to
   32 MB during a burst of connects (about 16 KB per connection of the 1,000-device ΔRSS/N, in both).
-  \`MALLOC_MMAP_THRESHOLD_\` (systemd unit) is kept; smaller V8 semi-spaces saved 9–20 MB but cost
+  \`MALLOC_MMAP_THRESHOLD_\` (systemd unit) is kept, at 2 MiB since 2026-11-27 (above); smaller V8 semi-spaces saved 9–20 MB but cost
   20–30% more CPU per message, and \`MALLOC_ARENA_MAX=2\` saved 0.5 MB, so neither is used.
   **The floors are at the targets.** Since 2026-11-27 the footprint rows show two idle Node processes
   beside the brokers: one with nothing loaded (39.4 MB in the first run, 33.8 MB of it file-backed)

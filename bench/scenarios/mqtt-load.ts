@@ -8,7 +8,8 @@
  *     uplink's default pace (100 publishes/s of 2,000 messages) caps it near 200,000 msg/s.
  * Bare aedes, when the run has it, takes its turn in the rotation like the other two.
  */
-import type { Ctx } from '../lib/context.js';
+import { sleep, type Ctx } from '../lib/context.js';
+import { rssKb } from '../lib/proc.js';
 import type { Rig, WindowOptions, WindowResult } from '../lib/rig.js';
 import { fmtNumber } from '../lib/report.js';
 import { median } from '../lib/stats.js';
@@ -99,6 +100,7 @@ export async function mqttLoad(ctx: Ctx, rigs: readonly Rig[], cloud: CloudProbe
     }
   }
   rows(ctx, results);
+  await rssAfterLoad(ctx, rigs);
   if (results.has(key('mosquitto', 'qos1'))) {
     ctx.report.note('mosquitto runs with max_inflight_messages 0 (see "How it measures"): on 2.0.11 its RSS then grows by about 0.5 KB per QoS 1 message delivered and is not given back, which is what its "broker RSS, max" rows show after the first QoS 1 window; with the default window of 20 it stays at 12 MB but QoS 1 delivery stalls (inflight-quota bugs fixed in mosquitto 2.0.13).');
   }
@@ -107,6 +109,28 @@ export async function mqttLoad(ctx: Ctx, rigs: readonly Rig[], cloud: CloudProbe
     const worst = Math.max(...other);
     ctx.report.note(`Noise: during the MQTT windows, processes other than the brokers and the bench used a median ${median(other).toFixed(0)}% (max ${worst.toFixed(0)}%) of one core${worst > 20 ? ' — other work on the machine competed with the measurement' : ''}.`);
   }
+}
+
+/**
+ * What the windows leave behind: each broker's RSS once it has been idle for a while after them (V8's
+ * heap and malloc's arenas keep some of what the load used; the malloc settings of the systemd unit
+ * decide how much).
+ */
+const SETTLE_AFTER_LOAD_MS = 10_000;
+
+async function rssAfterLoad(ctx: Ctx, rigs: readonly Rig[]): Promise<void> {
+  await sleep(SETTLE_AFTER_LOAD_MS);
+  const of = (label: string): number | undefined => {
+    const rig = rigs.find((r) => r.target.label === label);
+    return rig ? rssKb(rig.target.pid()) / 1024 : undefined;
+  };
+  const m = of('mosquitto');
+  const g = of('ways-edge');
+  const a = of('aedes');
+  ctx.report.add({
+    scenario: '1./2. after the MQTT windows', metric: `broker RSS after ${SETTLE_AFTER_LOAD_MS / 1000} s idle`, unit: 'MB',
+    ...(m !== undefined ? { mosquitto: m } : {}), ...(g !== undefined ? { gateway: g } : {}), ...(a !== undefined ? { aedes: a } : {}),
+  });
 }
 
 function rows(ctx: Ctx, res: Results): void {

@@ -17,7 +17,7 @@ t.test('Environment= lines are read as systemd reads them', async (t) => {
 t.test('the bench gets the shipped unit\'s process settings, not its paths', async (t) => {
   t.match(UNIT_FILE, /systemd\/ways-edge\.service$/);
   const env = unitProcessEnvironment();
-  t.equal(env.MALLOC_MMAP_THRESHOLD_, '131072');
+  t.equal(env.MALLOC_MMAP_THRESHOLD_, '2097152');
   t.equal(env.NODE_ENV, 'production');
   t.notOk(Object.keys(env).some((k) => k.startsWith('WAYS_EDGE_')), 'no WAYS_EDGE_* (config and data paths)');
 });
