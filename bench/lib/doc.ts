@@ -159,9 +159,9 @@ does anything. Measured decomposition (2026-11-26, this machine; commands in bra
   WAYS_EDGE_CLOUD_BATCH_MAX_MESSAGES=N\`) read QoS 0 19.9–21.1 µs with 500 and 11.5–13.0 µs with 2,000
   (1.46–1.65× mosquitto); QoS 1 14.3–15.3 µs with the uplink keeping up (before, the QoS 1 window left
   40,000–80,000 messages to drain after it, so its figure did not include all of the uplink's work).
-  What the uplink costs now (\`--only profile\`, QoS 0 window): 9.3 µs per message of main-thread
-  time in all, of which the outbox's stage 1.0 µs, batch encoding 1.0, the group commit's batch
-  0.5; gzip level 6 is about 1 µs per message on the thread pool (\`node\` with zlib on a 2,000-message
+  Where the main thread goes now (\`--only profile\`, QoS 0 window, profiler on): 9.3 µs per message
+  in all, of which the uplink's part is the outbox's stage 1.0 µs, batch encoding 1.0 and the group
+  commit's batch 0.5; gzip level 6 is about 1 µs per message on the thread pool (\`node\` with zlib on a 2,000-message
   document of the bench's and of typical telemetry: level 3 0.35–0.37 µs at 1.2–1.3× the bytes). The
   systemd unit's \`MALLOC_MMAP_THRESHOLD_\` (which the bench applies) went from 128 KiB to 2 MiB the
   same day: each group commit and batch makes buffers of 0.5–1 MB (the outbox record, LevelDB's copies
