@@ -110,8 +110,10 @@ export class Gateway {
     const compaction = new Compaction({ db: this.store.raw, meta, log });
     this.retention = new Retention({ meter: this.meter, usageRetentionDays: config.jobs.usage_retention_days, compaction, log });
     if (config.cloud.url) {
-      const outbox = new Outbox({ store: this.store, commits: this.commits, log, maxBytes: config.cloud.outbox_max_bytes, maxAgeHours: config.cloud.outbox_max_age_hours,
-        sendWindow: { inflight: config.cloud.inflight_batches, batchMessages: config.cloud.batch_max_messages, batchBytes: config.cloud.batch_max_bytes },
+      const cloud = config.cloud;
+      const outbox = new Outbox({
+        store: this.store, commits: this.commits, log, maxBytes: cloud.outbox_max_bytes, maxAgeHours: cloud.outbox_max_age_hours,
+        sendWindow: { inflight: cloud.inflight_batches, batchMessages: cloud.batch_max_messages, batchBytes: cloud.batch_max_bytes },
       });
       this.outbox = outbox;
       this.ingestSinks.push(outbox);

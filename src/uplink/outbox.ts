@@ -98,7 +98,7 @@ export interface SendWindow {
  * acknowledgement read the new head back from LevelDB (refreshOldest): an iterator per batch, 1.2 µs
  * per message of the main thread. Bytes: a batch's entries are not larger than its document.
  */
-export function recentLimits(w: SendWindow): { maxEntries: number; maxBytes: number } {
+function recentLimits(w: SendWindow): { maxEntries: number; maxBytes: number } {
   const batches = w.inflight + 3;
   return { maxEntries: batches * w.batchMessages, maxBytes: batches * w.batchBytes };
 }
