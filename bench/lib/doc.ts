@@ -220,7 +220,7 @@ does anything. Measured decomposition (2026-11-26, this machine; commands in bra
   against 11.8 and 11.4 µs, QoS 1 14.2 and 14.6 against 16.3 and 16.1 µs, for up to 24 MB more
   memtable memory (QoS 1 meets its target without it); \`MALLOC_TRIM_THRESHOLD_=8388608\` beside the
   2 MiB mmap threshold (\`perf record\` showed page faults left in LevelDB's snappy decompression of
-  the 0.5–1 MB outbox blocks its compactions read): QoS 0 12.7 and 9.8 against 12.5 and 10.5 µs, for
+  the 0.5–1 MB outbox blocks it reads back): QoS 0 12.7 and 9.8 against 12.5 and 10.5 µs, for
   20–25 MB more RSS. 2026-11-27: once the uplink fell more than the
   in-memory entries (16,384) behind, its reads came from LevelDB and split whole records of ~1,600
   entries to return ~180 of them; a profiled QoS 1 window in that state spent 9.6 µs per message in
