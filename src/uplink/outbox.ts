@@ -527,7 +527,11 @@ export class Outbox implements Service, IngestSink, CommitContributor {
     if (holding === undefined) return;
     const start = parseSeqKey(holding);
     if (start <= this.clearedBelow) return;
-    await this.out.clear({ gte: seqKey(this.clearedBelow), lt: holding });
+    // This run's records are deleted by key: a range clear walks LevelDB's iterator over them, which
+    // reads back (and decompresses) every record that has left the memtable, only to delete it.
+    const known = this.records.between(this.clearedBelow, start);
+    if (known) await this.out.batch(known.map((s) => ({ type: 'del' as const, key: seqKey(s) })));
+    else await this.out.clear({ gte: seqKey(this.clearedBelow), lt: holding });
     this.clearedBelow = start;
     this.records.forgetBelow(start);
   }

@@ -37,6 +37,21 @@ export class RecordIndex {
     return lo > this.first ? this.starts[lo - 1] : undefined;
   }
 
+  /**
+   * The starts of the records in [from, to), when every record there is a known one (the known ones
+   * begin at or before `from`); undefined when some may not be.
+   */
+  between(from: number, to: number): number[] | undefined {
+    if (this.size === 0 || (this.starts[this.first] as number) > from) return undefined;
+    const found: number[] = [];
+    for (let i = this.first; i < this.starts.length; i++) {
+      const start = this.starts[i] as number;
+      if (start >= to) break;
+      if (start >= from) found.push(start);
+    }
+    return found;
+  }
+
   /** Records starting below `start` were deleted. */
   forgetBelow(start: number): void {
     while (this.first < this.starts.length && (this.starts[this.first] as number) < start) this.first += 1;

@@ -34,3 +34,16 @@ t.test('stays within its bound by letting go of the oldest, and stays correct fo
   t.equal(index.holding(9_985), 9_981);
   t.equal(index.holding(9_999), 9_991);
 });
+
+t.test('lists the records of a range only when it knows all of them', async (t) => {
+  const index = new RecordIndex(3);
+  t.equal(index.between(1, 100), undefined, 'knows nothing: some may be on disk');
+  for (const start of [10, 20, 30]) index.add(start);
+  t.same(index.between(10, 30), [10, 20], 'from the first known record up to (not with) the one at 30');
+  t.same(index.between(10, 25), [10, 20]);
+  t.same(index.between(20, 20), [], 'an empty range');
+  t.equal(index.between(5, 30), undefined, 'below the first known record: an older one may be on disk');
+  index.add(40);
+  t.equal(index.between(10, 40), undefined, 'the record at 10 was let go (bound of 3): not vouched for');
+  t.same(index.between(20, 40), [20, 30]);
+});
