@@ -503,8 +503,8 @@ export class Outbox implements Service, IngestSink, CommitContributor {
 
   /**
    * Writes a removal: first the state (the removed-up-to mark, drop counters), then the records that
-   * lie wholly below the new head are deleted (clearBelow). In this order a crash in between only means a resend; the other order could lose the mark and hand
-   * out used sequence numbers again.
+   * lie wholly below the new head are deleted (clearBelow). In this order a crash in between only
+   * means a resend; the other order could lose the mark and hand out used sequence numbers again.
    */
   private write(ops: BatchOp[], head: number): void {
     const db = this.opts.store.raw;
