@@ -15,7 +15,8 @@ import path from 'node:path';
 import { createLogger } from '../src/log.js';
 import { GroupCommit } from '../src/store/group-commit.js';
 import { Store } from '../src/store/store.js';
-import { Outbox } from '../src/uplink/outbox.js';
+import { Outbox, sendWindowOf } from '../src/uplink/outbox.js';
+import { loadConfig } from '../src/config/load.js';
 import { Meter } from '../src/metering/meter.js';
 import type { AcceptedMessage } from '../src/broker/ingest.js';
 import { numberArg } from './lib/script-args.js';
@@ -28,7 +29,7 @@ async function round(messages: number, perCommit: number, withMeter: boolean): P
   const store = new Store(dir);
   await store.start();
   const commits = new GroupCommit(store.raw);
-  const outbox = new Outbox({ store, commits, log: createLogger('silent'), maxBytes: 0, maxAgeHours: 0, sendWindow: { inflight: 8, batchMessages: 2000, batchBytes: 1_000_000 } });
+  const outbox = new Outbox({ store, commits, log: createLogger('silent'), maxBytes: 0, maxAgeHours: 0, sendWindow: sendWindowOf(loadConfig({ env: {}, cwd: dir }).cloud) });
   await outbox.start();
   const meter = withMeter ? new Meter({ store, timeZone: 'UTC' }) : undefined;
   if (meter) { await meter.start(); commits.addContributor(meter); }

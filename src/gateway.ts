@@ -28,7 +28,7 @@ import { VERSION } from './version.js';
 import { BrokerService } from './broker/broker.js';
 import type { IngestSink } from './broker/ingest.js';
 import { deviceMessagesRouter } from './api/routes/device-messages.js';
-import { Outbox } from './uplink/outbox.js';
+import { Outbox, sendWindowOf } from './uplink/outbox.js';
 import { Uplink } from './uplink/uplink.js';
 import { EventHub } from './api/events/hub.js';
 import { eventsRouter } from './api/routes/events.js';
@@ -113,7 +113,7 @@ export class Gateway {
       const cloud = config.cloud;
       const outbox = new Outbox({
         store: this.store, commits: this.commits, log, maxBytes: cloud.outbox_max_bytes, maxAgeHours: cloud.outbox_max_age_hours,
-        sendWindow: { inflight: cloud.inflight_batches, batchMessages: cloud.batch_max_messages, batchBytes: cloud.batch_max_bytes },
+        sendWindow: sendWindowOf(cloud),
       });
       this.outbox = outbox;
       this.ingestSinks.push(outbox);

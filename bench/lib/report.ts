@@ -1,3 +1,5 @@
+import type { Label } from './rig.js';
+
 /**
  * The results table: one row per figure, mosquitto and ways-edge side by side with the ratio
  * gateway/mosquitto and the target; where the run measured the bare aedes reference too, its figure
@@ -18,6 +20,17 @@ export interface Row {
   met?: boolean;
   /** Show the ratios gateway/mosquitto and gateway/aedes (default: whenever both are there). */
   ratio?: boolean;
+}
+
+/** A row's broker columns. */
+export type Columns = Pick<Row, 'mosquitto' | 'gateway' | 'aedes'>;
+
+/** The columns of one figure, asked of every broker (undefined: that broker was not measured). */
+export function columns(figure: (label: Label) => number | undefined): Columns {
+  const m = figure('mosquitto');
+  const g = figure('ways-edge');
+  const a = figure('aedes');
+  return { ...(m !== undefined ? { mosquitto: m } : {}), ...(g !== undefined ? { gateway: g } : {}), ...(a !== undefined ? { aedes: a } : {}) };
 }
 
 export class Report {

@@ -13,7 +13,7 @@ import type { BareAedes } from '../lib/bare-aedes.js';
 import type { GatewayProcess } from '../lib/gateway.js';
 import type { Mosquitto } from '../lib/mosquitto.js';
 import { cpuSeconds, cpuSecondsOf, rssKb } from '../lib/proc.js';
-import { fmtNumber } from '../lib/report.js';
+import { columns, fmtNumber, type Columns } from '../lib/report.js';
 import { SHORT_LABEL, type BrokerTarget, type Label } from '../lib/rig.js';
 import { split, WorkerPool } from '../lib/workers.js';
 
@@ -100,11 +100,8 @@ export async function connections(ctx: Ctx, env: BenchEnv): Promise<void> {
     const m = by.get('mosquitto')?.[i];
     const g = by.get('ways-edge')?.[i];
     /** One figure of this step from every broker measured, as a row's columns. */
-    const of = (pick: (step: Step, label: Label) => number | undefined): { mosquitto?: number; gateway?: number; aedes?: number } => {
-      const value = (label: Label): number | undefined => { const step = by.get(label)?.[i]; return step ? pick(step, label) : undefined; };
-      const [mv, gv, av] = [value('mosquitto'), value('ways-edge'), value('aedes')];
-      return { ...(mv !== undefined ? { mosquitto: mv } : {}), ...(gv !== undefined ? { gateway: gv } : {}), ...(av !== undefined ? { aedes: av } : {}) };
-    };
+    const of = (pick: (step: Step, label: Label) => number | undefined): Columns =>
+      columns((label) => { const step = by.get(label)?.[i]; return step ? pick(step, label) : undefined; });
     const label = n.toLocaleString('en-US');
     ctx.report.add({ scenario: SC, metric: `${label}: connect rate`, unit: 'conn/s', ...of((st) => st.rate) });
     ctx.report.add({ scenario: SC, metric: `${label}: broker CPU per connect (TLS + auth)`, unit: 'ms', ...of((st) => st.cpuMsPerConn) });

@@ -13,6 +13,7 @@ import { GatewayProcess } from '../lib/gateway.js';
 import { cpuSeconds, rssSplitKb } from '../lib/proc.js';
 import { median } from '../lib/stats.js';
 import type { BrokerTarget } from '../lib/rig.js';
+import { columns, type Columns } from '../lib/report.js';
 import { stopChild, track } from '../lib/children.js';
 import { unitProcessEnvironment } from '../lib/unit-env.js';
 
@@ -73,11 +74,8 @@ async function idleSideBySide(ctx: Ctx, targets: readonly BrokerTarget[], regist
     const split = rssSplitKb(t.pid());
     by.set(t.label, { rssKb: split.rss, anonKb: split.anon, fileKb: split.file, cpuPct });
   });
-  const m = by.get('mosquitto');
+  const of = (pick: (v: IdleSample) => number): Columns => columns((label) => { const v = by.get(label); return v ? pick(v) : undefined; });
   const g = by.get('ways-edge');
-  const a = by.get('aedes');
-  const of = (pick: (v: IdleSample) => number): { mosquitto?: number; gateway?: number; aedes?: number } =>
-    ({ ...(m ? { mosquitto: pick(m) } : {}), ...(g ? { gateway: pick(g) } : {}), ...(a ? { aedes: pick(a) } : {}) });
   ctx.log(`  idle: ${[...by.entries()].map(([k, v]) => `${k} RSS ${(v.rssKb / 1024).toFixed(1)} MB (anon ${(v.anonKb / 1024).toFixed(1)}, file ${(v.fileKb / 1024).toFixed(1)}), CPU ${v.cpuPct.toFixed(2)}%`).join('; ')}`);
   ctx.report.add({
     scenario: SC, metric: `idle RSS (${registered.toLocaleString('en-US')} devices registered)`, unit: 'MB',

@@ -10,8 +10,8 @@
  */
 import { sleep, type Ctx } from '../lib/context.js';
 import { rssKb } from '../lib/proc.js';
-import type { Rig, WindowOptions, WindowResult } from '../lib/rig.js';
-import { fmtNumber } from '../lib/report.js';
+import type { Label, Rig, WindowOptions, WindowResult } from '../lib/rig.js';
+import { columns, fmtNumber, type Columns } from '../lib/report.js';
 import { median } from '../lib/stats.js';
 import type { Worker } from '../lib/workers.js';
 import os from 'node:os';
@@ -120,29 +120,18 @@ const SETTLE_AFTER_LOAD_MS = 10_000;
 
 async function rssAfterLoad(ctx: Ctx, rigs: readonly Rig[]): Promise<void> {
   await sleep(SETTLE_AFTER_LOAD_MS);
-  const of = (label: string): number | undefined => {
+  const rssMb = (label: Label): number | undefined => {
     const rig = rigs.find((r) => r.target.label === label);
     return rig ? rssKb(rig.target.pid()) / 1024 : undefined;
   };
-  const m = of('mosquitto');
-  const g = of('ways-edge');
-  const a = of('aedes');
-  ctx.report.add({
-    scenario: '1./2. after the MQTT windows', metric: `broker RSS after ${SETTLE_AFTER_LOAD_MS / 1000} s idle`, unit: 'MB',
-    ...(m !== undefined ? { mosquitto: m } : {}), ...(g !== undefined ? { gateway: g } : {}), ...(a !== undefined ? { aedes: a } : {}),
-  });
+  ctx.report.add({ scenario: '1./2. after the MQTT windows', metric: `broker RSS after ${SETTLE_AFTER_LOAD_MS / 1000} s idle`, unit: 'MB', ...columns(rssMb) });
 }
 
 function rows(ctx: Ctx, res: Results): void {
   const { report } = ctx;
   const s = ctx.settings;
   /** The medians of every broker measured, as a row's columns. */
-  const both = (kind: string, pick: (r: WindowResult) => number | undefined): { mosquitto?: number; gateway?: number; aedes?: number } => {
-    const m = med(res, key('mosquitto', kind), pick);
-    const g = med(res, key('ways-edge', kind), pick);
-    const a = med(res, key('aedes', kind), pick);
-    return { ...(m !== undefined ? { mosquitto: m } : {}), ...(g !== undefined ? { gateway: g } : {}), ...(a !== undefined ? { aedes: a } : {}) };
-  };
+  const both = (kind: string, pick: (r: WindowResult) => number | undefined): Columns => columns((label) => med(res, key(label, kind), pick));
   for (const [kind, title] of [['qos0', 'QoS 0'], ['qos1', 'QoS 1']] as const) {
     if (!res.has(key('mosquitto', kind)) && !res.has(key('ways-edge', kind))) continue;
     const sc = `1. throughput ${title}, ${s.devices}→1, ${s.payloadBytes} B, full speed`;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AbstractIteratorOptions } from 'abstract-level';
 import type { AcceptedMessage, IngestSink } from '../broker/ingest.js';
+import type { GatewayConfig } from '../config/schema.js';
 import type { Service } from '../lifecycle.js';
 import type { Logger } from '../log.js';
 import type { BatchOp, CommitContributor, GroupCommit } from '../store/group-commit.js';
@@ -88,6 +89,11 @@ export interface SendWindow {
   batchMessages: number;
   /** cloud.batch_max_bytes */
   batchBytes: number;
+}
+
+/** The send window of the uplink's settings (the same ones src/uplink/uplink.ts gives its batcher). */
+export function sendWindowOf(cloud: GatewayConfig['cloud']): SendWindow {
+  return { inflight: cloud.inflight_batches, batchMessages: cloud.batch_max_messages, batchBytes: cloud.batch_max_bytes };
 }
 
 /**

@@ -2,7 +2,8 @@ import t from 'tap';
 import { Store } from '../../src/store/store.js';
 import { GroupCommit } from '../../src/store/group-commit.js';
 import { createLogger } from '../../src/log.js';
-import { Outbox } from '../../src/uplink/outbox.js';
+import { Outbox, sendWindowOf } from '../../src/uplink/outbox.js';
+import { loadConfig } from '../../src/config/load.js';
 import { entriesOf } from '../../src/uplink/outbox-record.js';
 import { encodeEntry } from '../../src/uplink/outbox-entry.js';
 import { parseSeqKey, seqKey } from '../../src/uplink/outbox-key.js';
@@ -12,13 +13,11 @@ import { telemetry } from './helpers/devices.js';
 
 const log = createLogger('silent');
 
-/** gateway.yaml's cloud.inflight_batches, batch_max_messages and batch_max_bytes. */
-const SHIPPED_WINDOW = { inflight: 8, batchMessages: 2000, batchBytes: 1_000_000 };
-
 interface Harness { store: Store; commits: GroupCommit; outbox: Outbox; close(): Promise<void> }
 
 /** A store and an outbox as the gateway wires them: the broker's part is `accept` (stage + synced group commit). */
-async function open(dir: string, caps: { maxBytes?: number; maxAgeHours?: number } = {}, sendWindow = SHIPPED_WINDOW): Promise<Harness> {
+/** `sendWindow` defaults to the built-in settings' (no gateway.yaml in `dir`). */
+async function open(dir: string, caps: { maxBytes?: number; maxAgeHours?: number } = {}, sendWindow = sendWindowOf(loadConfig({ env: {}, cwd: dir }).cloud)): Promise<Harness> {
   const store = new Store(dir);
   await store.start();
   const commits = new GroupCommit(store.raw);
