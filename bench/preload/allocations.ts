@@ -8,6 +8,9 @@
  *     --gateway-env BENCH_ALLOC_DIR=/tmp/alloc
  *   node dist/bench/alloc-summary.js /tmp/alloc/gateway-*.heapprofile
  *
+ * With BENCH_ALLOC_PROMOTED=1 the objects that died young (in a scavenge) are left out: what remains
+ * is what outlived the young generation, the garbage that drives the mark-compacts.
+ *
  * Sampling costs CPU: figures of a run with it are not comparable with a run without.
  */
 import { Session } from 'node:inspector';
@@ -22,7 +25,7 @@ if (dir) {
   session.post('HeapProfiler.startSampling', {
     samplingInterval: Number(process.env.BENCH_ALLOC_INTERVAL ?? 4096),
     includeObjectsCollectedByMajorGC: true,
-    includeObjectsCollectedByMinorGC: true,
+    includeObjectsCollectedByMinorGC: process.env.BENCH_ALLOC_PROMOTED !== '1',
   });
   // An in-process inspector session answers synchronously, so this works in an 'exit' listener.
   process.on('exit', () => {

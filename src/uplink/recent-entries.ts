@@ -68,6 +68,10 @@ export class RecentEntries {
 
   private shift(): StoredEntry {
     const oldest = this.entries[this.first] as StoredEntry;
+    // Let go of it now, not at the next compaction of the array: an entry still referenced from the
+    // array outlives the young generation and is promoted, and the mark-compacts that clear promoted
+    // garbage pause the loop for milliseconds.
+    this.entries[this.first] = undefined as unknown as StoredEntry;
     this.first += 1;
     this.bytes -= oldest.size;
     if (this.first >= 1024 && this.first * 2 >= this.entries.length) {

@@ -6,7 +6,7 @@ import { fuzzCase, runFuzzCase, type FuzzCase, type FuzzOutcome } from './helper
 import { pool, type Target } from './helpers/raw.js';
 import { deviceConnect } from './helpers/replay.js';
 import { Heartbeat, formatHeartbeat } from './helpers/heartbeat.js';
-import { heapAfterGc } from './helpers/gc.js';
+import { heapAfterGc } from '../helpers/gc.js';
 import { MiB, mb } from './helpers/process.js';
 
 /** Cases in CI; FUZZ_CASES=100000 for a long run. FUZZ_SEED replays a run. */
