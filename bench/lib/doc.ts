@@ -273,9 +273,10 @@ does anything. Measured decomposition (2026-11-26, this machine; commands in bra
   allocated over one latency run (−15%). p99 did not separate from the noise (one run each, 4–9 ms
   either way), and neither did \`--max-semi-space-size=64\` (5.4, 5.2 ms against 4.6, 4.0 ms), so
   young-generation GC is not what sets it. Lowering every non-main thread of the gateway to nice 10
-  made it much worse (62 ms), so the p99 follows how the two cores are shared. Next step: keep a
-  batch's entries off the JS heap (views into the outbox records instead of one object per message:
-  in the profile of what survives a scavenge, \`stage\` and \`append\` are 18%). What did move the tail:
+  made it much worse (62 ms), so the p99 follows how the two cores are shared. The next step
+  named here was to keep a batch's entries off the JS heap (in the profile of what survives a
+  scavenge, \`stage\` and \`append\` were 18%); the seventh session found why they survived instead
+  (below). What did move the tail:
   V8's \`--single-threaded-gc\`, which keeps the collector's helper threads off the two cores the
   generators and the gateway share. Six alternating rounds each (\`BENCH_GATEWAY_NODE_ARGS=--single-threaded-gc\`,
   \`--only latency --reps 1 --no-aedes\`): QoS 1 p99 3.2–5.6 ms (median 4.0) against 3.4–13.2 ms
@@ -309,6 +310,24 @@ does anything. Measured decomposition (2026-11-26, this machine; commands in bra
   machine the QoS 1 target is below what aedes alone reaches in three rounds of four, and the
   gateway's p99 is 1.1–2.2× bare aedes' in the same round. In a calmer hour (the full run at
   3737ffb, 10:12 UTC) bare aedes read 1.68 ms and the gateway 3.05 ms, just over the target.
+  **Found 2026-11-27, seventh session: the outbox's memory of recent entries kept every entry alive
+  after it left.** RecentEntries (src/uplink/recent-entries.ts) moved an index past an acknowledged
+  entry but left it in its array until the array's next compaction (after 1,024 more entries, about
+  200 ms at 5,000 msg/s), and entries held that way were promoted to the old generation: these were
+  the "objects that live for a batch" above. A sampling heap profile of only what survived a scavenge
+  (the allocations preload with \`BENCH_ALLOC_PROMOTED=1\`, one latency run) put \`stage\` and
+  \`append\` at 26% of those bytes (39 MB); 0.6 MB after the fix. The slot is now cleared when its entry leaves (a test checks it
+  with a WeakRef and a full GC). \`--trace-gc\` with \`--only latency --reps 1 --no-aedes\`: 1.74 →
+  0.44 MB/s promoted, mark-compacts in the paced windows 7 → 0, the gateway's RSS max 170–184 →
+  132 MB; three alternating rounds: QoS 1 p99 3.47, 2.96, 2.87 → 1.56, 2.99, 2.08 ms, QoS 0 paced
+  2.42, 2.94, 2.27 → 1.01, 1.69, 1.36 ms. In the full run's order the gain did not separate from the
+  noise (three alternating rounds of \`--only throughput,latency\`: QoS 1 p99 5.86, 2.02, 3.13 before,
+  5.86, 2.90, 3.01 ms after). There the paced windows follow the full-speed ones and about 10 s of
+  idling, in which V8 shrinks the young generation to about 1 MB: in the first seconds of the window
+  it scavenges every 17–35 ms (145 ms by the end), and whatever lives a batch long is promoted
+  again. \`--min-semi-space-size=8\` keeps the young generation from shrinking (2–4 scavenges a second
+  instead of 7–29, 0.8 against 1.3 MB/s promoted), but p99 did not separate in two rounds (3.04,
+  2.09 against 3.09, 4.38, 2.12 ms), and it would cost idle memory, so it is not used.
 - **Idle RSS and RSS per connection.** Bare aedes idles at about 51 MB, 41 MB of it file-backed (the
   node binary, its libraries, ICU data). The gateway was cut from about 85 to 74 MB idle (50 devices;
   78 MB with 5,000) by loading only what a running gateway uses (metrics, the OpenAPI document, the
