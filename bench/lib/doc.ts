@@ -248,6 +248,15 @@ does anything. Measured decomposition (2026-11-26, this machine; commands in bra
   1.38, 1.22, 1.44 and 1.44×, lowest in the run that delivered the most (45k msg/s), because a
   commit, a socket write and a batch cost the same whatever they carry, so fewer messages per
   second each pay a larger share.
+  The full run's shape still costs the gateway more than partial runs do, at QoS 0 too (2026-11-27,
+  seventh session): the full run at 688a424 read 15.0, 15.6 and 15.7 µs in its three reps
+  (mosquitto 8.1–9.3, bare aedes 7.4–7.8), while sixteen partial runs of the same code within the
+  hour (\`--only throughput[,latency] --reps 1 --no-aedes\`) read 10.1–12.7 µs in thirteen of them
+  and 13.5, 16.5 and 18.8 µs in the other three. Two
+  alternating pairs with 5,000 registered devices (adding \`connections\` to \`--only\` makes the
+  bench register 5,000) against 50 read QoS 0 12.7, 11.2 against 12.3, 12.1 µs, so the store's size
+  is not it either; the full run's third broker and its longer gaps between the gateway's windows
+  are what is left, and are not measured apart yet.
 - **QoS 1 latency at 5,000 msg/s.** Without the uplink the gateway meets it: p99 1.7–2.3 ms in three
   runs (\`npm run bench -- --only latency --reps 1 --gateway-env WAYS_EDGE_CLOUD_URL=\`); with it, 4–8 ms
   in the same hour. Neither the cloud consumer's decoding (a consumer that decodes nothing gave 4.0 and
