@@ -254,7 +254,8 @@ does anything. Measured decomposition (2026-11-26, this machine; commands in bra
   hour (\`--only throughput[,latency] --reps 1 --no-aedes\`) read 10.1–12.7 µs in thirteen of them
   and 13.5, 16.5 and 18.8 µs in the other three. Two
   alternating pairs with 5,000 registered devices (adding \`connections\` to \`--only\` makes the
-  bench register 5,000) against 50 read QoS 0 12.7, 11.2 against 12.3, 12.1 µs, so the store's size
+  bench register 5,000) against 50 read QoS 0 12.7, 11.2 against 12.3, 12.1 µs, and a pair with \`--reps 2\` 10.6, 10.0 against
+  11.5, 11.9 µs, so the store's size
   is not it either; the full run's third broker and its longer gaps between the gateway's windows
   are what is left, and are not measured apart yet.
 - **QoS 1 latency at 5,000 msg/s.** Without the uplink the gateway meets it: p99 1.7–2.3 ms in three
