@@ -10,7 +10,8 @@ import type { StoredEntry } from './outbox.js';
  * entries of a failed group commit (gaps, which are not on disk either).
  */
 export class RecentEntries {
-  private entries: StoredEntry[] = [];
+  /** Slots below `first` are emptied as their entries leave; the array is compacted now and then. */
+  private entries: Array<StoredEntry | undefined> = [];
   /** Index of the first live element (removals from the front are batched into one splice). */
   private first = 0;
   private bytes = 0;
@@ -43,7 +44,7 @@ export class RecentEntries {
 
   /** Forgets the entries with after < seq ≤ upTo: their group commit failed, they are not on disk. */
   dropRange(after: number, upTo: number): void {
-    const kept = this.entries.slice(this.first).filter((e) => e.seq <= after || e.seq > upTo);
+    const kept = this.entries.slice(this.first).filter((e): e is StoredEntry => e !== undefined && (e.seq <= after || e.seq > upTo));
     this.entries = kept;
     this.first = 0;
     this.bytes = kept.reduce((sum, e) => sum + e.size, 0);
@@ -71,7 +72,7 @@ export class RecentEntries {
     // Let go of it now, not at the next compaction of the array: an entry still referenced from the
     // array outlives the young generation and is promoted, and the mark-compacts that clear promoted
     // garbage pause the loop for milliseconds.
-    this.entries[this.first] = undefined as unknown as StoredEntry;
+    this.entries[this.first] = undefined;
     this.first += 1;
     this.bytes -= oldest.size;
     if (this.first >= 1024 && this.first * 2 >= this.entries.length) {

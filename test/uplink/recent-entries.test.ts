@@ -47,8 +47,8 @@ t.test('removed entries go; a failed commit leaves gaps, as on disk', async (t) 
 });
 
 t.test('an entry that leaves is let go at once, not held until the array is next compacted', async (t) => {
-  // Held on, entries outlived V8's young generation at 5,000 msg/s and were promoted: mark-compacts
-  // every two seconds and p99 latency over 3 ms (docs/BENCHMARKS.md).
+  // Held on, entries outlived V8's young generation at 5,000 msg/s and were promoted: a mark-compact
+  // every two seconds of a paced load (docs/BENCHMARKS.md).
   const recent = new RecentEntries({ maxEntries: 10, maxBytes: 1_000_000 });
   recent.reset(1);
   const refs: Array<WeakRef<StoredEntry>> = [];
