@@ -248,16 +248,15 @@ does anything. Measured decomposition (2026-11-26, this machine; commands in bra
   1.38, 1.22, 1.44 and 1.44×, lowest in the run that delivered the most (45k msg/s), because a
   commit, a socket write and a batch cost the same whatever they carry, so fewer messages per
   second each pay a larger share.
-  The full run's shape still costs the gateway more than partial runs do, at QoS 0 too (2026-11-27,
-  seventh session): the full run at 688a424 read 15.0, 15.6 and 15.7 µs in its three reps
-  (mosquitto 8.1–9.3, bare aedes 7.4–7.8), while sixteen partial runs of the same code within the
-  hour (\`--only throughput[,latency] --reps 1 --no-aedes\`) read 10.1–12.7 µs in thirteen of them
-  and 13.5, 16.5 and 18.8 µs in the other three. Two
-  alternating pairs with 5,000 registered devices (adding \`connections\` to \`--only\` makes the
-  bench register 5,000) against 50 read QoS 0 12.7, 11.2 against 12.3, 12.1 µs, and a pair with \`--reps 2\` 10.6, 10.0 against
-  11.5, 11.9 µs, so the store's size
-  is not it either; the full run's third broker and its longer gaps between the gateway's windows
-  are what is left, and are not measured apart yet.
+  The gateway's QoS 0 figure moves with the hour more than mosquitto's (2026-11-27, seventh session):
+  the three full runs at 10c266a, 688a424 and cd6d30b read 14.5–16.0 µs in seven of their nine QoS 0
+  reps and 11.7 µs in the other two (mosquitto 7.8–10.8), while sixteen partial runs of the same code within those hours (\`--only
+  throughput[,latency] --reps 1 --no-aedes\`) read 10.1–12.7 µs in thirteen of them and 13.5, 16.5
+  and 18.8 µs in the other three. The full run's shape is not it: at 14:30 its first phase alone
+  (\`--only footprint,throughput,latency,connections\`: three brokers, 5,000 registered devices, three
+  reps) read 13.1, 10.4 and 10.8 µs (mosquitto 7.8–8.7), and 11.1, 11.1, 11.3 µs without the bare
+  aedes column. Nor is the store's size: 5,000 against 50 registered devices read 12.7, 11.2 against
+  12.3, 12.1 µs in two alternating pairs, and 10.6, 10.0 against 11.5, 11.9 µs with \`--reps 2\`.
 - **QoS 1 latency at 5,000 msg/s.** Without the uplink the gateway meets it: p99 1.7–2.3 ms in three
   runs (\`npm run bench -- --only latency --reps 1 --gateway-env WAYS_EDGE_CLOUD_URL=\`); with it, 4–8 ms
   in the same hour. Neither the cloud consumer's decoding (a consumer that decodes nothing gave 4.0 and
