@@ -249,7 +249,7 @@ does anything. Measured decomposition (2026-11-26, this machine; commands in bra
   commit, a socket write and a batch cost the same whatever they carry, so fewer messages per
   second each pay a larger share.
   The gateway's QoS 0 figure moves with the hour more than mosquitto's (2026-11-27, seventh session):
-  the three full runs at 10c266a, 688a424 and cd6d30b read 14.5–16.0 µs in seven of their nine QoS 0
+  the three full runs at 10c266a, 086c77a and cd6d30b read 14.5–16.0 µs in seven of their nine QoS 0
   reps and 11.7 µs in the other two (mosquitto 7.8–10.8), while sixteen partial runs of the same code within those hours (\`--only
   throughput[,latency] --reps 1 --no-aedes\`) read 10.1–12.7 µs in thirteen of them and 13.5, 16.5
   and 18.8 µs in the other three. The full run's shape is not it: at 14:30 its first phase alone
