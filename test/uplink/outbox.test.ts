@@ -15,8 +15,10 @@ const log = createLogger('silent');
 
 interface Harness { store: Store; commits: GroupCommit; outbox: Outbox; close(): Promise<void> }
 
-/** A store and an outbox as the gateway wires them: the broker's part is `accept` (stage + synced group commit). */
-/** `sendWindow` defaults to the built-in settings' (no gateway.yaml in `dir`). */
+/**
+ * A store and an outbox as the gateway wires them: the broker's part is `accept` (stage + synced group
+ * commit). `sendWindow` defaults to the built-in settings' (no gateway.yaml in `dir`).
+ */
 async function open(dir: string, caps: { maxBytes?: number; maxAgeHours?: number } = {}, sendWindow = sendWindowOf(loadConfig({ env: {}, cwd: dir }).cloud)): Promise<Harness> {
   const store = new Store(dir);
   await store.start();
