@@ -3,7 +3,9 @@
  *
  * The suite is written for node:test (it calls `test(name, async t => …)` and uses `t.assert`,
  * `t.plan`, `t.diagnostic`), so this file uses node:test directly; tap runs it and reports its
- * results. Every instance gets a fresh sublevel of one on-disk LevelDB in a temp dir; the parent
+ * results. package.json's tap config gives node `--test-reporter=tap`: since Node 23 node:test writes
+ * its `spec` report even into a pipe, which tap cannot read, and it listed this file as SKIP with none
+ * of its 50 tests counted (they still ran). Every instance gets a fresh sublevel of one on-disk LevelDB in a temp dir; the parent
  * sublevel has a JSON default value encoding, as the gateway's does, so the persistence's own
  * nested sublevels must set their encodings explicitly.
  */
