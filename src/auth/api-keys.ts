@@ -1,7 +1,7 @@
 import { writeFile, chmod } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { SYNC, type JsonSublevel, type Store } from '../store/store.js';
+import { SYNC, UNCACHED, type JsonSublevel, type Store } from '../store/store.js';
 import type { Service } from '../lifecycle.js';
 import type { Logger } from '../log.js';
 import { GatewayError, invalidField } from '../errors.js';
@@ -44,7 +44,7 @@ export class ApiKeys implements Service {
   }
 
   async start(): Promise<void> {
-    for await (const record of this.db.values()) this.byHash.set(record.sha256, record);
+    for await (const record of this.db.values(UNCACHED)) this.byHash.set(record.sha256, record);
     if (this.byHash.size === 0) await this.createFirstAdminKey();
   }
 

@@ -1,4 +1,4 @@
-import { SYNC, type JsonSublevel, type Store } from '../store/store.js';
+import { SYNC, UNCACHED, type JsonSublevel, type Store } from '../store/store.js';
 import type { Service } from '../lifecycle.js';
 import { GatewayError } from '../errors.js';
 import { TypedEmitter } from '../typed-emitter.js';
@@ -46,7 +46,7 @@ export class DeviceRegistry implements Service {
   }
 
   async start(): Promise<void> {
-    for await (const [id, record] of this.db.iterator()) {
+    for await (const [id, record] of this.db.iterator(UNCACHED)) {
       this.byId.set(id, record);
       this.lastCreatedMs = Math.max(this.lastCreatedMs, record.created_ms);
     }

@@ -26,9 +26,9 @@ export class QuotaPeriod {
     // Counters of the closing month must be on disk before the meter lets go of them.
     this.deps.meter.foldNext();
     await this.deps.commits.flush();
-    // Traffic may already have rolled the meter over (it checks the month on every count); its
-    // in-memory rows are then right, and reloading would drop counts not yet committed.
-    if (this.deps.meter.currentMonth !== month) await this.deps.meter.loadMonth(month);
+    // Traffic may already have rolled the meter over (it checks the day on every count); if not, the
+    // meter moves to the new month here, as a count would.
+    this.deps.meter.advance();
     const record: QuotaPeriodRecord = { month, started_at: now.toISOString() };
     await this.deps.meta.put('quota_period', record, SYNC);
 

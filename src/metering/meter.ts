@@ -1,6 +1,7 @@
-import type { JsonSublevel, Store } from '../store/store.js';
+import { UNCACHED, type JsonSublevel, type Store } from '../store/store.js';
 import type { BatchOp, CommitContributor } from '../store/group-commit.js';
 import { PendingKeys } from '../store/pending-keys.js';
+import { scanEntries } from '../store/scan.js';
 import type { Service } from '../lifecycle.js';
 import { addUsage, countInto, dayOf, dayOfMs, emptyUsage, usageKey, type UsageCounters, type UsageKind } from './usage.js';
 import { UsageJournal, type JournalRows } from './usage-journal.js';
@@ -18,20 +19,34 @@ type InFlight = { kind: 'record'; keys: readonly string[] } | { kind: 'fold'; up
 
 export interface UsageRow extends UsageCounters { date: string; device_id: string }
 
+/** Where count() adds a device's message today: its row of the day and its total of the month. */
+interface DaySlot { key: string; row: UsageCounters; month: UsageCounters }
+
 /**
  * Usage metering per device and day. Counters live in memory and are written as absolute values
  * inside the group commit that also stores the messages they count (src/store/group-commit.ts), so
  * an acknowledged message is never missing from them, also after a crash: as one journal record per
  * commit, folded into the rows every few seconds (src/metering/usage-journal.ts). Outbound counters
  * ride along with the next commit or the periodic flush.
+ *
+ * Memory holds today's rows and each device's total of the month, not the month's rows: those grow
+ * by one per device and day (5,000 devices at the end of a month: 150,000 rows, about 30 MB of heap).
+ * A row of an earlier day leaves memory once it is on disk. The day never goes back: when the clock
+ * steps back over midnight, counting goes on in the latest day's rows, because an earlier day's row
+ * may have left memory, and counting on from zero would overwrite its stored value.
  */
 export class Meter implements Service, CommitContributor {
   readonly name = 'metering';
   private readonly db: JsonSublevel<UsageCounters>;
-  /** Rows of the current month, keyed like the store (`day!device`). */
+  /**
+   * Rows keyed like the store (`day!device`): today's (and those of later days found at start, see
+   * load()), and rows of earlier days until they are on disk.
+   */
   private readonly rows = new Map<string, UsageCounters>();
+  /** Each device's counters of the current month, all days. */
+  private readonly deviceTotals = new Map<string, UsageCounters>();
   private readonly pending = new PendingKeys();
-  /** Rows of a past month: they leave memory once a fold that wrote them is synced. */
+  /** Rows of an earlier day: they leave memory once a fold that wrote them is synced. */
   private readonly leaving = new Set<string>();
   private readonly journal: UsageJournal;
   /** Rows journaled since the last fold: the next fold writes them. */
@@ -41,14 +56,15 @@ export class Meter implements Service, CommitContributor {
   /** The next batch folds, whatever the thresholds say (foldNext). */
   private foldRequested = false;
   private month = '';
+  /** The latest day counted on (YYYY-MM-DD); '' before start. */
+  private day = '';
   private readonly monthTotal = emptyUsage();
   /**
-   * Each device's row key for the day it was last counted on: count() runs twice per message, and
-   * building `day!device` anew made a fresh string to concatenate and hash every time.
+   * Each device's row and month total for `day`, found with one lookup: count() runs twice per
+   * message, and building `day!device` anew made a fresh string to concatenate and hash every time.
+   * A new day starts it empty (so devices gone since do not linger).
    */
-  private readonly keyOfDevice = new Map<string, string>();
-  /** The day keyOfDevice is for: a new day starts it empty (so devices gone since do not linger). */
-  private keysDay = '';
+  private readonly slots = new Map<string, DaySlot>();
 
   constructor(private readonly deps: { store: Store; timeZone: string; now?: () => Date; fold?: { records: number; ms: number } }) {
     this.db = deps.store.json<UsageCounters>('usage');
@@ -63,7 +79,7 @@ export class Meter implements Service, CommitContributor {
 
   async start(): Promise<void> {
     await this.journal.recover();
-    await this.loadMonth(dayOf(this.now(), this.deps.timeZone).slice(0, 7));
+    await this.load(dayOf(this.now(), this.deps.timeZone));
   }
 
   /** Folds what is left (the broker has stopped and written its last commit). */
@@ -80,61 +96,84 @@ export class Meter implements Service, CommitContributor {
   }
 
   /**
-   * Loads the month's rows into memory; called at start and when the calendar month turns. A row in
-   * memory is at least as new as the one on disk (newer counts may be in the journal or not written
-   * yet), so it is kept; rows of other months stay only until they are written.
+   * At start (nothing is counted yet; the journal is replayed, so the disk has every row): each
+   * device's total of `today`'s month, and the rows of today and of any later day of the month (a
+   * run before this one may have had a clock ahead of this one's), which counting goes on from.
+   * The scan does not fill LevelDB's block cache: what it reads is kept here or not needed again.
    */
-  async loadMonth(month: string): Promise<void> {
-    const loaded = new Map<string, UsageCounters>();
-    for await (const [key, value] of this.db.iterator({ gte: `${month}-`, lt: `${month}-~` })) loaded.set(key, value);
-    // From here on synchronously, so that no count slips in between.
-    for (const [key, row] of this.rows) if (key.startsWith(month)) loaded.set(key, row);
-    this.letGoOfOtherMonths(month);
-    for (const [key, row] of loaded) this.rows.set(key, row);
-    this.month = month;
+  private async load(today: string): Promise<void> {
+    const month = today.slice(0, 7);
+    this.deviceTotals.clear();
     Object.assign(this.monthTotal, emptyUsage());
-    for (const [key, row] of this.rows) if (key.startsWith(month)) addUsage(this.monthTotal, row);
+    await scanEntries(this.db.iterator({ gte: `${month}-`, lt: `${month}-~`, ...UNCACHED }), (key, value) => {
+      addUsage(this.totalOf(deviceOfKey(key)), value);
+      addUsage(this.monthTotal, value);
+      if (key >= today) this.rows.set(key, value);
+    });
+    this.month = month;
+    this.day = today;
   }
+
+  /** The month total of a device, made on first use. */
+  private totalOf(deviceId: string): UsageCounters {
+    let total = this.deviceTotals.get(deviceId);
+    if (!total) { total = emptyUsage(); this.deviceTotals.set(deviceId, total); }
+    return total;
+  }
+
+  /**
+   * Brings the meter to the clock's day and month, as the next count would: the quota_reset job
+   * starts the new month with it when no message has done so yet.
+   */
+  advance(): void { this.currentDay(); }
 
   /** The next group commit writes the usage rows themselves (the daily roll-up, the month turn). */
   foldNext(): void { this.foldRequested = true; }
 
-  /** Today; when the calendar month has turned since the last call, the totals roll over first. */
+  /** The day counts go to: the clock's, unless the clock is behind the latest day counted on. */
   private currentDay(): string {
     const day = this.today();
-    if (this.month === '' || !day.startsWith(this.month)) this.rollMonth(day.slice(0, 7));
-    return day;
+    if (day > this.day) this.turnDay(day);
+    return this.day;
   }
 
   /** Counts one message (or one refusal). Synchronous: the next group commit persists it. */
   count(deviceId: string, kind: UsageKind, bytes: number): void {
     const day = this.currentDay();
-    if (day !== this.keysDay) { this.keyOfDevice.clear(); this.keysDay = day; }
-    let key = this.keyOfDevice.get(deviceId);
-    if (key === undefined) { key = usageKey(day, deviceId); this.keyOfDevice.set(deviceId, key); }
+    const slot = this.slots.get(deviceId) ?? this.openSlot(day, deviceId);
+    // No delta object: this runs for every message in and every delivery out.
+    countInto(slot.row, kind, bytes);
+    countInto(slot.month, kind, bytes);
+    countInto(this.monthTotal, kind, bytes);
+    this.pending.mark(slot.key);
+  }
+
+  private openSlot(day: string, deviceId: string): DaySlot {
+    const key = usageKey(day, deviceId);
     let row = this.rows.get(key);
     if (!row) { row = emptyUsage(); this.rows.set(key, row); }
-    // No delta object: this runs for every message in and every delivery out.
-    countInto(row, kind, bytes);
-    countInto(this.monthTotal, kind, bytes);
-    this.pending.mark(key);
+    const slot = { key, row, month: this.totalOf(deviceId) };
+    this.slots.set(deviceId, slot);
+    return slot;
   }
 
   /**
-   * Month turned while running: rows of the old month stay on disk; totals start from zero. A row
-   * that has not reached disk yet (changed, or in a batch still being written) stays in memory until
-   * a batch holding it is synced, so a failed batch at the turn of the month loses no counts.
+   * A new day: rows of earlier days stay on disk, and in memory only until they are written: a row
+   * that has not reached disk yet (changed, or in a batch still being written) stays until a batch
+   * holding it is synced, so a failed batch at midnight loses no counts. A new month also starts
+   * the month's totals from zero.
    */
-  private rollMonth(month: string): void {
-    this.letGoOfOtherMonths(month);
-    this.month = month;
-    Object.assign(this.monthTotal, emptyUsage());
-  }
-
-  /** Rows of months other than `month` stay in memory (as leaving) only until they are written. */
-  private letGoOfOtherMonths(month: string): void {
+  private turnDay(day: string): void {
+    const month = day.slice(0, 7);
+    if (month !== this.month) {
+      this.month = month;
+      Object.assign(this.monthTotal, emptyUsage());
+      this.deviceTotals.clear();
+    }
+    this.day = day;
+    this.slots.clear();
     for (const key of this.rows.keys()) {
-      if (key.startsWith(month)) continue;
+      if (key >= day) continue;
       if (this.pending.holds(key) || this.unfolded.has(key)) this.leaving.add(key);
       else this.rows.delete(key);
     }
@@ -142,7 +181,7 @@ export class Meter implements Service, CommitContributor {
 
   pendingOps(): BatchOp[] {
     const keys = this.pending.take();
-    for (const key of keys) if (!key.startsWith(this.month)) this.leaving.add(key);
+    for (const key of keys) if (key < this.day) this.leaving.add(key);
     const fold = this.deps.fold ?? { records: FOLD_RECORDS, ms: FOLD_MS };
     const foldDue = this.foldRequested || this.journal.unfoldedRecords >= fold.records || (this.unfolded.size > 0 && Date.now() - this.lastFoldAt >= fold.ms);
     if (foldDue) {
@@ -171,7 +210,7 @@ export class Meter implements Service, CommitContributor {
     if (done?.kind !== 'fold') return;
     for (const key of done.keys) if (!this.pending.has(key)) this.unfolded.delete(key);
     this.lastFoldAt = Date.now();
-    // Rows of a past month were kept only until written.
+    // Rows of an earlier day were kept only until written.
     for (const key of this.leaving) {
       if (!this.pending.has(key) && !this.unfolded.has(key)) { this.rows.delete(key); this.leaving.delete(key); }
     }
@@ -194,6 +233,9 @@ export class Meter implements Service, CommitContributor {
     return rows;
   }
 
+  /** How many usage rows are in memory: today's, and earlier days' until they are written. */
+  get rowsHeld(): number { return this.rows.size; }
+
   /** The calendar month (YYYY-MM) the in-memory totals are for. */
   get currentMonth(): string { return this.month; }
 
@@ -203,35 +245,43 @@ export class Meter implements Service, CommitContributor {
     return { messages: this.monthTotal.messages_in + this.monthTotal.messages_out, bytes: this.monthTotal.bytes_in + this.monthTotal.bytes_out };
   }
 
-  /** Per-day rows between two days inclusive (YYYY-MM-DD), optionally for one device. */
+  /**
+   * Per-day rows between two days inclusive (YYYY-MM-DD), optionally for one device. Rows are keyed
+   * day first, so one device's rows are read by key, a day at a time, not by a walk over every
+   * device's rows of the range; neither read fills LevelDB's block cache (an API query, not a
+   * working set).
+   */
   async usage(startDate: string, endDate: string, deviceId?: string): Promise<UsageRow[]> {
     const merged = new Map<string, UsageCounters>();
-    for await (const [key, value] of this.db.iterator({ gte: `${startDate}!`, lt: `${endDate}!~` })) merged.set(key, value);
+    if (deviceId === undefined) {
+      await scanEntries(this.db.iterator({ gte: `${startDate}!`, lt: `${endDate}!~`, ...UNCACHED }), (key, value) => { merged.set(key, value); });
+    } else {
+      const keys = daysBetween(startDate, endDate).map((day) => usageKey(day, deviceId));
+      const values = await this.db.getMany(keys, UNCACHED);
+      keys.forEach((key, i) => { const value = values[i]; if (value !== undefined) merged.set(key, value); });
+    }
     // In-memory rows are at least as new as the stored ones.
-    for (const [key, value] of this.rows) if (key >= `${startDate}!` && key < `${endDate}!~`) merged.set(key, value);
+    for (const [key, value] of this.rows) {
+      if (key >= `${startDate}!` && key < `${endDate}!~` && (deviceId === undefined || deviceOfKey(key) === deviceId)) merged.set(key, value);
+    }
     const out: UsageRow[] = [];
     for (const [key, value] of merged) {
       const [date, device] = key.split('!') as [string, string];
-      if (deviceId === undefined || device === deviceId) out.push({ date, device_id: device, ...value });
+      out.push({ date, device_id: device, ...value });
     }
     return out.sort((a, b) => a.date.localeCompare(b.date) || a.device_id.localeCompare(b.device_id));
   }
 
   /** Counters of one device in the current calendar month, for GET /devices/{id}. */
   deviceMonth(deviceId: string): UsageCounters {
-    const total = emptyUsage();
-    const suffix = `!${deviceId}`;
-    // Rows of the month before may still be in memory until their last batch is synced.
-    for (const [key, row] of this.rows) if (key.endsWith(suffix) && key.startsWith(this.month)) addUsage(total, row);
-    return total;
+    this.currentDay();
+    const total = this.deviceTotals.get(deviceId);
+    return total ? { ...total } : emptyUsage();
   }
 
-  /**
-   * Today's counters of one device with a single lookup (deviceMonth scans the month): the
-   * dashboard's event stream reads it every 2 s for the device page being watched.
-   */
+  /** Today's counters of one device: the dashboard's event stream reads them every 2 s for the device page being watched. */
   deviceToday(deviceId: string): UsageCounters {
-    const row = this.rows.get(usageKey(dayOf(this.now(), this.deps.timeZone), deviceId));
+    const row = this.rows.get(usageKey(this.currentDay(), deviceId));
     return row ? { ...row } : emptyUsage();
   }
 
@@ -243,4 +293,16 @@ export class Meter implements Service, CommitContributor {
     if (keys.length > 0) await this.db.batch(keys.map((key) => ({ type: 'del' as const, key })));
     return keys.length;
   }
+}
+
+/** The device id of a usage row's key (`day!device`). */
+function deviceOfKey(key: string): string { return key.slice(key.indexOf('!') + 1); }
+
+/** Every day from `start` to `end` inclusive (YYYY-MM-DD), by calendar arithmetic on the dates themselves. */
+function daysBetween(start: string, end: string): string[] {
+  const days: string[] = [];
+  for (let ms = Date.parse(`${start}T00:00:00Z`), last = Date.parse(`${end}T00:00:00Z`); ms <= last; ms += 86_400_000) {
+    days.push(new Date(ms).toISOString().slice(0, 10));
+  }
+  return days;
 }

@@ -150,3 +150,84 @@ t.test('a device counted before and after midnight has a row for each day', asyn
   const rows = await h.meter.usage('2026-11-26', '2026-11-27', DEVICE);
   t.same(rows.map((r) => [r.date, r.messages_in]), [['2026-11-26', 2], ['2026-11-27', 1]], 'one row per day');
 });
+
+/** Stores `days` days of rows (1st of the month onwards) for `devices` devices, as earlier runs would have. */
+async function storedMonth(dir: string, month: string, days: number, devices: string[]): Promise<void> {
+  const store = new Store(dir);
+  await store.start();
+  const ops = [];
+  for (let d = 1; d <= days; d++) {
+    for (const id of devices) ops.push({ type: 'put' as const, key: `${month}-${String(d).padStart(2, '0')}!${id}`, value: { messages_in: d, messages_out: 1, bytes_in: 10 * d, bytes_out: 2, throttled: 0, rejected: 0 } });
+  }
+  await store.json<UsageCounters>('usage').batch(ops);
+  await store.stop();
+}
+
+const devicesOf = (n: number): string[] => Array.from({ length: n }, (_, i) => `iot_dev_${String(i).padStart(12, '0')}`);
+
+t.test('at start, memory holds today\'s rows and each device\'s month total, not the month\'s rows', async (t) => {
+  const dir = tempDir();
+  t.teardown(() => removeDir(dir));
+  const devices = devicesOf(40);
+  await storedMonth(dir, '2026-09', 20, devices);
+  const h = await openMeter(dir, { now: new Date('2026-09-20T15:00:00Z') });
+  t.teardown(() => h.store.stop());
+  t.equal(h.meter.rowsHeld, 40, 'the 20th\'s row of each device (800 rows on disk)');
+  // Days 1..20 of `messages_in: d`: 210 per device; the 20th's row goes on counting.
+  t.match(h.meter.deviceMonth(devices[3] as string), { messages_in: 210, messages_out: 20, bytes_in: 2100, bytes_out: 40 });
+  t.same(h.meter.monthUsage(), { messages: 40 * 230, bytes: 40 * 2140 });
+  h.meter.count(devices[3] as string, 'in', 5);
+  await h.meter.stop();
+  t.match(await rowOnDisk(h, `2026-09-20!${devices[3] as string}`), { messages_in: 21, bytes_in: 205 }, 'counted on from the stored row, not from zero');
+  t.match(await h.meter.usage('2026-09-01', '2026-09-30', devices[3]), Array.from({ length: 20 }, (_, i) => ({ date: `2026-09-${String(i + 1).padStart(2, '0')}` })), 'one device\'s rows of the month, read by key');
+  t.equal((await h.meter.usage('2026-09-19', '2026-09-20')).length, 80, 'every device\'s rows of a range');
+});
+
+t.test('after midnight, the day before\'s rows leave memory once a fold has written them; the month totals keep them', async (t) => {
+  const h = await open(t, '2026-10-05T23:59:58Z', { records: 1, ms: 60_000 });
+  const [a, b] = devicesOf(2) as [string, string];
+  h.meter.count(a, 'in', 10);
+  h.meter.count(b, 'in', 20);
+  await h.commits.commit([]);
+  h.clock.now = new Date('2026-10-06T00:00:02Z');
+  h.meter.count(a, 'in', 1);
+  t.equal(h.meter.rowsHeld, 3, 'the 5th\'s rows stay until a fold wrote them');
+  await h.commits.commit([]);
+  await h.commits.commit([]);
+  t.equal(h.meter.rowsHeld, 1, 'only today\'s row is left');
+  t.match(h.meter.deviceMonth(a), { messages_in: 2, bytes_in: 11 });
+  t.match(h.meter.deviceMonth(b), { messages_in: 1, bytes_in: 20 });
+  t.match(await h.meter.usage('2026-10-05', '2026-10-06', a), [{ date: '2026-10-05', messages_in: 1 }, { date: '2026-10-06', messages_in: 1 }]);
+});
+
+t.test('a clock that steps back over midnight counts on in the latest day: the earlier day\'s stored row is not overwritten', async (t) => {
+  const h = await open(t, '2026-10-07T23:59:59Z', { records: 1, ms: 60_000 });
+  h.meter.count(DEVICE, 'in', 3);
+  h.clock.now = new Date('2026-10-08T00:00:01Z');
+  h.meter.count(DEVICE, 'in', 4);
+  await h.commits.commit([]);
+  await h.commits.commit([]);
+  h.clock.now = new Date('2026-10-07T23:59:59Z');
+  h.meter.count(DEVICE, 'in', 5);
+  await h.meter.stop();
+  t.match(await rowOnDisk(h, `2026-10-07!${DEVICE}`), { messages_in: 1, bytes_in: 3 });
+  t.match(await rowOnDisk(h, `2026-10-08!${DEVICE}`), { messages_in: 2, bytes_in: 9 });
+  t.match(h.meter.deviceMonth(DEVICE), { messages_in: 3, bytes_in: 12 });
+});
+
+t.test('a start with a clock behind the last run\'s goes on from the later day\'s stored row when the clock catches up', async (t) => {
+  const h = await open(t, '2026-10-09T08:00:00Z');
+  h.meter.count(DEVICE, 'in', 7);
+  await h.meter.stop();
+  await h.store.stop();
+  // As after a reboot of a board without a real-time clock: the saved time lags by a day until NTP.
+  const again = await openMeter(h.dir, { now: new Date('2026-10-08T23:00:00Z') });
+  t.teardown(() => again.store.stop());
+  again.meter.count(DEVICE, 'in', 1);
+  again.clock.now = new Date('2026-10-09T08:30:00Z');
+  again.meter.count(DEVICE, 'in', 2);
+  await again.meter.stop();
+  t.match(await rowOnDisk(again, `2026-10-09!${DEVICE}`), { messages_in: 2, bytes_in: 9 }, 'the 9th\'s stored count went on');
+  t.match(await rowOnDisk(again, `2026-10-08!${DEVICE}`), { messages_in: 1, bytes_in: 1 });
+  t.match(again.meter.deviceMonth(DEVICE), { messages_in: 3, bytes_in: 10 });
+});

@@ -16,6 +16,7 @@ import type {
 } from './types.js';
 import { type BatchOp, type PersistenceDb, type Sublevel, WriteQueue } from './write-queue.js';
 import type { Logger } from '../../log.js';
+import { UNCACHED } from '../../store/store.js';
 
 export type { PersistenceDb } from './write-queue.js';
 
@@ -116,7 +117,7 @@ export class LevelPersistence<V = unknown> {
     this.#dropping.clear();
     await this.#writes.barrier();
 
-    for await (const [key, value] of this.#subscriptions.iterator()) {
+    for await (const [key, value] of this.#subscriptions.iterator(UNCACHED)) {
       const parsed = parseClientKey(key);
       const record = parseStoredSubscription(value);
       if (!parsed || !record) throw new Error(`malformed subscription record ${JSON.stringify(key)}`);
@@ -124,7 +125,7 @@ export class LevelPersistence<V = unknown> {
     }
 
     let maxSeq = 0;
-    for await (const [key, value] of this.#outgoing.iterator()) {
+    for await (const [key, value] of this.#outgoing.iterator(UNCACHED)) {
       const parsed = parseClientKey(key);
       const seq = parsed && decodeSeq(parsed.rest);
       if (!parsed || seq === undefined) throw new Error(`malformed outgoing queue key ${JSON.stringify(key)}`);

@@ -1,0 +1,20 @@
+import type { AbstractIterator } from 'abstract-level';
+
+/** Entries read per step of a scan. */
+const CHUNK = 1_000;
+
+/**
+ * Runs `onEntry` over every entry of `iterator`, read a chunk at a time (nextv), and closes it. A
+ * `for await` over an iterator makes a promise and a result object per entry: over the meter's
+ * start-up scan (5,000 devices at the end of a month: 150,000 rows) that garbage grew V8's young
+ * generation to 32 MB, which it then kept for minutes of idling.
+ */
+export async function scanEntries<Db, K, V>(iterator: AbstractIterator<Db, K, V>, onEntry: (key: K, value: V) => void): Promise<void> {
+  try {
+    for (let chunk = await iterator.nextv(CHUNK); chunk.length > 0; chunk = await iterator.nextv(CHUNK)) {
+      for (const [key, value] of chunk) onEntry(key, value);
+    }
+  } finally {
+    await iterator.close();
+  }
+}
