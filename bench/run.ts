@@ -97,7 +97,7 @@ async function sideBySide(ctx: Ctx, env: BenchEnv, state: { gatewayHasBroker: bo
     }
     if (want('rest')) {
       phase('5. REST');
-      await restLoad(ctx, { gw, ids: env.fill.ids.slice(0, s.devices), caPem: env.certs.caPem });
+      await restLoad(ctx, { gw, ids: env.fill.ids.slice(0, s.devices), registered: env.fill.ids.length, caPem: env.certs.caPem });
     }
   } finally {
     for (const rig of rigs) await rig.stop();

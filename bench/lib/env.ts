@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { BareAedes } from './bare-aedes.js';
 import { makeCerts, type CertFiles } from './certs.js';
-import { fillStore, type FillResult } from './fill.js';
+import { USAGE_DAYS, fillStore, type FillResult } from './fill.js';
 import { GatewayProcess } from './gateway.js';
 import { Mosquitto, type Credential } from './mosquitto.js';
 import { freePort } from './net.js';
@@ -46,7 +46,7 @@ export async function prepareEnv(root: string, deviceCount: number, gatewayExtra
   const certs = await makeCerts(certDir);
   const gwDataDir = path.join(root, 'gateway');
   mkdirSync(gwDataDir, { recursive: true, mode: 0o700 });
-  const fill = await fillStore(gwDataDir, deviceCount, { appKeyName: APP_KEY_NAME });
+  const fill = await fillStore(gwDataDir, deviceCount, { appKeyName: APP_KEY_NAME, usageDays: USAGE_DAYS });
   const appPassword = fill.appKey?.key ?? '';
   const mosqUsers: Credential[] = [
     ...fill.ids.map((id) => ({ username: id, password: fill.password })),

@@ -1,6 +1,7 @@
 /**
- * Scenario 5: the REST API under a closed-loop load — `GET /v1/iot/devices?limit=50` and
- * `GET /v1/iot/devices/{id}` (the bench's devices in turn), from 16 concurrent HTTPS connections
+ * Scenario 5: the REST API under a closed-loop load — `GET /v1/iot/devices?limit=50`,
+ * `GET /v1/iot/devices/{id}` (the bench's devices in turn), one device's usage of the last 30 days
+ * and every device's of the last 7 (the seed's example), from 16 concurrent HTTPS connections
  * spread over two generator processes (undici). The per-key rate limit is off in the bench
  * gateway (WAYS_EDGE_API_RATE_LIMIT_PER_MINUTE=0), or it would cap this at 1000/min.
  */
@@ -10,11 +11,12 @@ import { cpuSeconds, cpuSecondsOf } from '../lib/proc.js';
 import { fmtNumber } from '../lib/report.js';
 import { summarize } from '../lib/stats.js';
 import { WorkerPool } from '../lib/workers.js';
+import { USAGE_DAYS, daysAgo } from '../lib/fill.js';
 
 const SC = '5. REST, 16 connections';
 const PROCS = 2;
 
-export async function restLoad(ctx: Ctx, o: { gw: GatewayProcess; ids: string[]; caPem: string }): Promise<void> {
+export async function restLoad(ctx: Ctx, o: { gw: GatewayProcess; ids: string[]; registered: number; caPem: string }): Promise<void> {
   const s = ctx.settings;
   const pool = new WorkerPool('rest', PROCS);
   try {
@@ -25,6 +27,8 @@ export async function restLoad(ctx: Ctx, o: { gw: GatewayProcess; ids: string[];
     const cases = [
       { name: 'GET /v1/iot/devices?limit=50', paths: ['/v1/iot/devices?limit=50'] },
       { name: 'GET /v1/iot/devices/{id}', paths: o.ids.map((id) => `/v1/iot/devices/${id}`) },
+      { name: `GET /v1/iot/usage?device_id={id}, ${USAGE_DAYS} days`, paths: o.ids.map((id) => `/v1/iot/usage?device_id=${id}&start_date=${daysAgo(USAGE_DAYS)}&end_date=${daysAgo(0)}`) },
+      { name: `GET /v1/iot/usage, 7 days, ${o.registered.toLocaleString('en-US')} devices`, paths: [`/v1/iot/usage?start_date=${daysAgo(7)}&end_date=${daysAgo(1)}`] },
     ];
     for (const c of cases) {
       // Warm-up (JIT, TLS sessions), then the measured run.
