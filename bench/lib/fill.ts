@@ -13,6 +13,7 @@ import { createLogger } from '../../src/log.js';
 import { hashPassword, randomString } from '../../src/auth/secrets.js';
 import type { DeviceRecord } from '../../src/devices/device.js';
 import type { UsageCounters } from '../../src/metering/usage.js';
+import { totalsOfAllRows } from '../../src/metering/usage-totals.js';
 
 export interface FillResult {
   /** Device ids in registration order: `iot_dev_` + 12 base-36 digits of the index. */
@@ -74,7 +75,7 @@ export function daysAgo(daysBack: number): string {
   return new Date(Date.now() - daysBack * 86_400_000).toISOString().slice(0, 10);
 }
 
-/** One row per device and day for the `days` days before today: a sensor reporting every 10 s, 200 B. */
+/** One row per device and day for the `days` days before today (a sensor reporting every 10 s, 200 B), and their totals. */
 async function fillUsage(store: Store, ids: readonly string[], days: number): Promise<void> {
   const usage = store.json<UsageCounters>('usage');
   for (let back = 1; back <= days; back++) {
@@ -88,4 +89,7 @@ async function fillUsage(store: Store, ids: readonly string[], days: number): Pr
       await usage.batch(batch);
     }
   }
+  // The totals rows a running gateway keeps beside them (src/metering/usage.ts).
+  const totals = [...(await totalsOfAllRows(usage))];
+  for (let i = 0; i < totals.length; i += 10_000) await usage.batch(totals.slice(i, i + 10_000).map(([key, value]) => ({ type: 'put' as const, key, value })));
 }

@@ -1,7 +1,8 @@
 import { writeFile, chmod } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { SYNC, UNCACHED, type JsonSublevel, type Store } from '../store/store.js';
+import { SYNC, type JsonSublevel, type Store } from '../store/store.js';
+import { UNCACHED } from '../store/scan.js';
 import type { Service } from '../lifecycle.js';
 import type { Logger } from '../log.js';
 import { GatewayError, invalidField } from '../errors.js';

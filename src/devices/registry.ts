@@ -1,4 +1,5 @@
-import { SYNC, UNCACHED, type JsonSublevel, type Store } from '../store/store.js';
+import { SYNC, type JsonSublevel, type Store } from '../store/store.js';
+import { UNCACHED } from '../store/scan.js';
 import type { Service } from '../lifecycle.js';
 import { GatewayError } from '../errors.js';
 import { TypedEmitter } from '../typed-emitter.js';

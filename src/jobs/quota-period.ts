@@ -37,9 +37,9 @@ export class QuotaPeriod {
       this.deps.log.info({ event: 'quota_period_recorded', month }, `quota period ${month} recorded`);
       return { month, reset: false, previous };
     }
-    const rows = await this.deps.meter.usage(`${previous}-01`, `${previous}-31`);
+    const days = await this.deps.meter.dailyTotals(`${previous}-01`, `${previous}-31`);
     let messages = 0, bytes = 0;
-    for (const r of rows) { messages += r.messages_in + r.messages_out; bytes += r.bytes_in + r.bytes_out; }
+    for (const d of days) { messages += d.messages_in + d.messages_out; bytes += d.bytes_in + d.bytes_out; }
     this.deps.log.info({ event: 'quota_period_reset', month, previous, previous_messages: messages, previous_bytes: bytes },
       `quota period ${previous} closed with ${messages} messages and ${bytes} bytes; ${month} starts from zero`);
     return { month, reset: true, previous, previous_messages: messages, previous_bytes: bytes };

@@ -1,9 +1,10 @@
-import { UNCACHED, type JsonSublevel, type Store } from '../store/store.js';
+import type { JsonSublevel, Store } from '../store/store.js';
 import type { BatchOp, CommitContributor } from '../store/group-commit.js';
 import { PendingKeys } from '../store/pending-keys.js';
-import { scanEntries } from '../store/scan.js';
+import { UNCACHED, scanEntries } from '../store/scan.js';
 import type { Service } from '../lifecycle.js';
-import { addUsage, countInto, dayOf, dayOfMs, emptyUsage, usageKey, type UsageCounters, type UsageKind } from './usage.js';
+import { DAY_TOTAL_PREFIX, addUsage, countInto, dayOf, dayOfMs, dayTotalKey, emptyUsage, monthTotalKey, usageKey, type UsageCounters, type UsageKind } from './usage.js';
+import { totalsTouchedBy } from './usage-totals.js';
 import { UsageJournal, type JournalRows } from './usage-journal.js';
 
 /**
@@ -31,7 +32,10 @@ interface DaySlot { key: string; row: UsageCounters; month: UsageCounters }
  *
  * Memory holds today's rows and each device's total of the month, not the month's rows: those grow
  * by one per device and day (5,000 devices at the end of a month: 150,000 rows, about 30 MB of heap).
- * A row of an earlier day leaves memory once it is on disk. The day never goes back: when the clock
+ * A row of an earlier day leaves memory once it is on disk. The totals are stored as rows of their
+ * own (a device's month, a day's over every device: src/metering/usage.ts), written with the rows
+ * they sum, so that a start reads one row per device and not the month's, and every device's usage
+ * of a range is one row per day. The day never goes back: when the clock
  * steps back over midnight, counting goes on in the latest day's rows, because an earlier day's row
  * may have left memory, and counting on from zero would overwrite its stored value.
  */
@@ -43,8 +47,17 @@ export class Meter implements Service, CommitContributor {
    * load()), and rows of earlier days until they are on disk.
    */
   private readonly rows = new Map<string, UsageCounters>();
-  /** Each device's counters of the current month, all days. */
+  /**
+   * Totals rows by store key: the current month's of each device, today's over every device, and
+   * those of an earlier day or month until the rows they sum are on disk (pastTotals).
+   */
+  private readonly totals = new Map<string, UsageCounters>();
+  /** Each device's counters of the current month, all days (the objects of its `~m!` totals row). */
   private readonly deviceTotals = new Map<string, UsageCounters>();
+  /** Today's counters over every device (the object of its `~d!` totals row). */
+  private dayTotal = emptyUsage();
+  /** Totals rows of an earlier day or month: they leave memory with the last rows they sum. */
+  private readonly pastTotals = new Set<string>();
   private readonly pending = new PendingKeys();
   /** Rows of an earlier day: they leave memory once a fold that wrote them is synced. */
   private readonly leaving = new Set<string>();
@@ -78,13 +91,14 @@ export class Meter implements Service, CommitContributor {
   }
 
   async start(): Promise<void> {
-    await this.journal.recover();
+    // A replayed row changes the totals it belongs to: they are summed anew and written with it.
+    await this.journal.recover((rows) => totalsTouchedBy(this.db, rows));
     await this.load(dayOf(this.now(), this.deps.timeZone));
   }
 
   /** Folds what is left (the broker has stopped and written its last commit). */
   async stop(): Promise<void> {
-    const rows = this.rowsOf(new Set([...this.unfolded, ...this.pending.take()]));
+    const rows = this.foldRowsOf(new Set([...this.unfolded, ...this.pending.take()]));
     this.pending.landed();
     // Nothing counted since the last fold: no write at all (a start that failed on a damaged store
     // stops the meter too, and must leave the files as they were).
@@ -96,28 +110,45 @@ export class Meter implements Service, CommitContributor {
   }
 
   /**
-   * At start (nothing is counted yet; the journal is replayed, so the disk has every row): each
-   * device's total of `today`'s month, and the rows of today and of any later day of the month (a
-   * run before this one may have had a clock ahead of this one's), which counting goes on from.
-   * The scan does not fill LevelDB's block cache: what it reads is kept here or not needed again.
+   * At start (nothing is counted yet; the journal is replayed, so the disk has every row and total):
+   * each device's total of `today`'s month, and the rows and day totals of today and of any later
+   * day of the month (a run before this one may have had a clock ahead of this one's), which
+   * counting goes on from. The reads do not fill LevelDB's block cache: what they read is kept here.
    */
   private async load(today: string): Promise<void> {
     const month = today.slice(0, 7);
     this.deviceTotals.clear();
+    this.totals.clear();
     Object.assign(this.monthTotal, emptyUsage());
-    await scanEntries(this.db.iterator({ gte: `${month}-`, lt: `${month}-~`, ...UNCACHED }), (key, value) => {
-      addUsage(this.totalOf(deviceOfKey(key)), value);
-      addUsage(this.monthTotal, value);
-      if (key >= today) this.rows.set(key, value);
-    });
     this.month = month;
     this.day = today;
+    const monthPrefix = monthTotalKey(month, '');
+    await scanEntries(this.db.iterator({ gte: monthPrefix, lt: `${monthPrefix}~`, ...UNCACHED }), (key, total) => {
+      this.totals.set(key, total);
+      this.deviceTotals.set(key.slice(monthPrefix.length), total);
+      addUsage(this.monthTotal, total);
+    });
+    await scanEntries(this.db.iterator({ gte: `${today}!`, lt: `${month}-~`, ...UNCACHED }), (key, row) => { this.rows.set(key, row); });
+    await scanEntries(this.db.iterator({ gte: dayTotalKey(today), lt: dayTotalKey(`${month}-~`), ...UNCACHED }), (key, total) => { this.totals.set(key, total); });
+    this.dayTotal = this.dayTotalOf(today);
   }
 
   /** The month total of a device, made on first use. */
   private totalOf(deviceId: string): UsageCounters {
     let total = this.deviceTotals.get(deviceId);
-    if (!total) { total = emptyUsage(); this.deviceTotals.set(deviceId, total); }
+    if (!total) {
+      total = emptyUsage();
+      this.deviceTotals.set(deviceId, total);
+      this.totals.set(monthTotalKey(this.month, deviceId), total);
+    }
+    return total;
+  }
+
+  /** The total of a day over every device, made on first use. */
+  private dayTotalOf(day: string): UsageCounters {
+    const key = dayTotalKey(day);
+    let total = this.totals.get(key);
+    if (!total) { total = emptyUsage(); this.totals.set(key, total); }
     return total;
   }
 
@@ -144,6 +175,7 @@ export class Meter implements Service, CommitContributor {
     // No delta object: this runs for every message in and every delivery out.
     countInto(slot.row, kind, bytes);
     countInto(slot.month, kind, bytes);
+    countInto(this.dayTotal, kind, bytes);
     countInto(this.monthTotal, kind, bytes);
     this.pending.mark(slot.key);
   }
@@ -166,17 +198,31 @@ export class Meter implements Service, CommitContributor {
   private turnDay(day: string): void {
     const month = day.slice(0, 7);
     if (month !== this.month) {
+      for (const deviceId of this.deviceTotals.keys()) this.pastTotals.add(monthTotalKey(this.month, deviceId));
       this.month = month;
       Object.assign(this.monthTotal, emptyUsage());
       this.deviceTotals.clear();
     }
+    if (this.day !== '') this.pastTotals.add(dayTotalKey(this.day));
     this.day = day;
+    this.dayTotal = this.dayTotalOf(day);
     this.slots.clear();
     for (const key of this.rows.keys()) {
       if (key >= day) continue;
       if (this.pending.holds(key) || this.unfolded.has(key)) this.leaving.add(key);
       else this.rows.delete(key);
     }
+    this.letGoOfPastTotals();
+  }
+
+  /**
+   * Totals of an earlier day or month leave memory once no row of an earlier day is left to write:
+   * the fold that wrote the last of those rows wrote their totals too, final by then.
+   */
+  private letGoOfPastTotals(): void {
+    if (this.leaving.size > 0) return;
+    for (const key of this.pastTotals) this.totals.delete(key);
+    this.pastTotals.clear();
   }
 
   pendingOps(): BatchOp[] {
@@ -187,7 +233,7 @@ export class Meter implements Service, CommitContributor {
     if (foldDue) {
       this.foldRequested = false;
       const all = new Set([...this.unfolded, ...keys]);
-      const folding = this.journal.fold(this.rowsOf(all));
+      const folding = this.journal.fold(this.foldRowsOf(all));
       this.inFlight = { kind: 'fold', upTo: folding.upTo, keys: [...all] };
       return folding.ops;
     }
@@ -214,6 +260,7 @@ export class Meter implements Service, CommitContributor {
     for (const key of this.leaving) {
       if (!this.pending.has(key) && !this.unfolded.has(key)) { this.rows.delete(key); this.leaving.delete(key); }
     }
+    this.letGoOfPastTotals();
     // Unsynced: a record a crash leaves behind is at or below the fold mark, and skipped.
     this.journal.folded(done.upTo).catch(() => undefined);
   }
@@ -224,11 +271,18 @@ export class Meter implements Service, CommitContributor {
     this.pending.restore((key) => this.rows.has(key));
   }
 
-  private rowsOf(keys: ReadonlySet<string>): Map<string, UsageCounters> {
+  /** What a fold writes for these rows: their current values and those of the totals they belong to. */
+  private foldRowsOf(keys: ReadonlySet<string>): Map<string, UsageCounters> {
     const rows = new Map<string, UsageCounters>();
     for (const key of keys) {
       const row = this.rows.get(key);
-      if (row) rows.set(key, row);
+      if (!row) continue;
+      rows.set(key, row);
+      const bang = key.indexOf('!');
+      for (const totalKey of [monthTotalKey(key.slice(0, 7), key.slice(bang + 1)), dayTotalKey(key.slice(0, bang))]) {
+        const total = this.totals.get(totalKey);
+        if (total) rows.set(totalKey, total);
+      }
     }
     return rows;
   }
@@ -272,6 +326,21 @@ export class Meter implements Service, CommitContributor {
     return out.sort((a, b) => a.date.localeCompare(b.date) || a.device_id.localeCompare(b.device_id));
   }
 
+  /**
+   * Counters of each day between two days inclusive (YYYY-MM-DD) over every device, from the day
+   * totals rows: one row a day, whatever the number of devices. Days without any count are left out.
+   */
+  async dailyTotals(startDate: string, endDate: string): Promise<Array<UsageCounters & { date: string }>> {
+    const byDay = new Map<string, UsageCounters>();
+    await scanEntries(this.db.iterator({ gte: dayTotalKey(startDate), lte: dayTotalKey(endDate), ...UNCACHED }), (key, total) => { byDay.set(key, total); });
+    // In-memory totals are at least as new as the stored ones.
+    for (const [key, total] of this.totals) if (key >= dayTotalKey(startDate) && key <= dayTotalKey(endDate)) byDay.set(key, total);
+    return [...byDay.entries()]
+      .filter(([, total]) => Object.values(total).some((n) => n !== 0))
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([key, total]) => ({ date: key.slice(DAY_TOTAL_PREFIX.length), ...total }));
+  }
+
   /** Counters of one device in the current calendar month, for GET /devices/{id}. */
   deviceMonth(deviceId: string): UsageCounters {
     this.currentDay();
@@ -289,9 +358,13 @@ export class Meter implements Service, CommitContributor {
   async prune(keepDays: number): Promise<number> {
     const cutoff = dayOf(new Date(this.now().getTime() - keepDays * 86_400_000), this.deps.timeZone);
     const keys: string[] = [];
-    for await (const key of this.db.keys({ lt: `${cutoff}!` })) keys.push(key);
+    for await (const key of this.db.keys({ lt: `${cutoff}!`, ...UNCACHED })) keys.push(key);
+    const rows = keys.length;
+    // With them, the totals of those days, and of the months that ended before the cutoff's.
+    for await (const key of this.db.keys({ gte: dayTotalKey(''), lt: dayTotalKey(cutoff), ...UNCACHED })) keys.push(key);
+    for await (const key of this.db.keys({ gte: monthTotalKey('', ''), lt: monthTotalKey(cutoff.slice(0, 7), ''), ...UNCACHED })) keys.push(key);
     if (keys.length > 0) await this.db.batch(keys.map((key) => ({ type: 'del' as const, key })));
-    return keys.length;
+    return rows;
   }
 }
 

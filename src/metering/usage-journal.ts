@@ -32,8 +32,12 @@ export class UsageJournal {
     this.state = store.json<unknown>('state');
   }
 
-  /** Replays the records a crash left unfolded into the usage rows (synced), then deletes them. */
-  async recover(): Promise<void> {
+  /**
+   * Replays the records a crash left unfolded into the usage rows (synced), then deletes them.
+   * `totalsFor` gives the totals rows the replayed rows change (read before they are written); they
+   * go in the same batch, so that a crash in between cannot leave rows and totals apart.
+   */
+  async recover(totalsFor: (rows: ReadonlyMap<string, UsageCounters>) => Promise<ReadonlyMap<string, UsageCounters>>): Promise<void> {
     this.foldedUpTo = Number((await this.state.get(FOLDED)) ?? 0);
     this.lastRecord = this.foldedUpTo;
     const rows = new Map<string, UsageCounters>();
@@ -43,6 +47,7 @@ export class UsageJournal {
     }
     // Nothing to replay: no write at all (a start that finds a damaged store must leave it as it was).
     if (rows.size === 0) return;
+    for (const [key, total] of await totalsFor(rows)) rows.set(key, total);
     await this.store.raw.batch(this.foldOps(rows), SYNC);
     this.foldedUpTo = this.lastRecord;
     await this.deleteFolded();

@@ -60,3 +60,19 @@ function makeFormatter(timeZone: string): Intl.DateTimeFormat {
 }
 
 export function usageKey(day: string, deviceId: string): string { return `${day}!${deviceId}`; }
+
+/**
+ * Totals kept as rows of their own in the usage sublevel, beside the day rows (docs/STORE.md): a
+ * device's month (`~m!YYYY-MM!<device>`) and a day's over every device (`~d!YYYY-MM-DD`). `~` sorts
+ * after every digit, so a read of day rows by date never meets them.
+ */
+export const MONTH_TOTAL_PREFIX = '~m!';
+export const DAY_TOTAL_PREFIX = '~d!';
+
+export function monthTotalKey(month: string, deviceId: string): string { return `${MONTH_TOTAL_PREFIX}${month}!${deviceId}`; }
+
+export function dayTotalKey(day: string): string { return `${DAY_TOTAL_PREFIX}${day}`; }
+
+/** Whether a key of the usage sublevel is a day row (`YYYY-MM-DD!<device>`), not a total. */
+export function isDayRowKey(key: string): boolean { return !key.startsWith('~'); }
+

@@ -6,6 +6,7 @@
  *   devices   <device_id> → DeviceRecord (JSON)
  *   keys      <key name> → ApiKeyRecord (JSON, SHA-256 of the key only)
  *   usage     <YYYY-MM-DD>!<device_id> → UsageCounters (JSON); day in gateway.timezone
+ *             ~m!<YYYY-MM>!<device_id>, ~d!<YYYY-MM-DD> → their totals: a device's month, a day's
  *   outbox    <seq of its first entry: 16 hex digits> → outbox record: the entries of one group
  *             commit (binary, src/uplink/outbox-record.ts); the uplink's durable queue
  *   sessions  aedes persistence (subscriptions, retained, queued QoS 1 packets, wills)

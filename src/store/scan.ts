@@ -1,5 +1,13 @@
 import type { AbstractIterator } from 'abstract-level';
 
+/**
+ * Read options for reads whose results are kept in memory or not needed again (a start-up scan, an
+ * API query): classic-level's `fillCache: false` keeps them out of LevelDB's block cache, which
+ * would otherwise hold up to 8 MB of them for good. abstract-level's option types do not name it;
+ * sublevels forward it to classic-level all the same.
+ */
+export const UNCACHED: { fillCache: false; keyEncoding?: undefined } = { fillCache: false };
+
 /** Entries read per step of a scan. */
 const CHUNK = 1_000;
 

@@ -182,10 +182,3 @@ export function asStoreFailure(err: unknown, location: string): unknown {
  */
 export const SYNC: { sync: true; keyEncoding?: undefined } = { sync: true };
 
-/**
- * Read options for reads whose results are kept in memory or not needed again (a start-up scan, an
- * API query): classic-level's `fillCache: false` keeps them out of LevelDB's block cache, which
- * would otherwise hold up to 8 MB of them for good. abstract-level's option types do not name it;
- * sublevels forward it to classic-level all the same.
- */
-export const UNCACHED: { fillCache: false; keyEncoding?: undefined } = { fillCache: false };

@@ -1,17 +1,24 @@
 import t from 'tap';
 import { withGateway } from '../helpers/fixture.js';
 import type { UsageCounters } from '../../src/metering/usage.js';
+import { addToTotals } from '../../src/metering/usage-totals.js';
 
 const row: UsageCounters = { messages_in: 1, messages_out: 0, bytes_in: 10, bytes_out: 0, throttled: 0, rejected: 0 };
 
-/** Writes usage rows for `days` × `devices` straight into the store (what months of metering leave behind). */
+/**
+ * Writes usage rows for `days` × `devices` straight into the store, with the totals rows the meter
+ * keeps beside them (what months of metering leave behind); returns the number of day rows.
+ */
 async function seedUsage(db: { batch(ops: Array<{ type: 'put'; key: string; value: UsageCounters }>): Promise<void> }, days: string[], devices: number): Promise<number> {
   let n = 0;
+  const totals = new Map<string, UsageCounters>();
   for (const day of days) {
     const ops = Array.from({ length: devices }, (_, i) => ({ type: 'put' as const, key: `${day}!iot_dev_${String(i).padStart(12, '0')}`, value: row }));
+    for (const op of ops) addToTotals(totals, op.key, op.value);
     await db.batch(ops);
     n += ops.length;
   }
+  await db.batch([...totals].map(([key, value]) => ({ type: 'put' as const, key, value })));
   return n;
 }
 

@@ -151,7 +151,7 @@ t.test('a device counted before and after midnight has a row for each day', asyn
   t.same(rows.map((r) => [r.date, r.messages_in]), [['2026-11-26', 2], ['2026-11-27', 1]], 'one row per day');
 });
 
-/** Stores `days` days of rows (1st of the month onwards) for `devices` devices, as earlier runs would have. */
+/** Stores `days` days of rows (1st of the month onwards) for `devices` devices, as a release before the totals rows would have. */
 async function storedMonth(dir: string, month: string, days: number, devices: string[]): Promise<void> {
   const store = new Store(dir);
   await store.start();
@@ -160,6 +160,8 @@ async function storedMonth(dir: string, month: string, days: number, devices: st
     for (const id of devices) ops.push({ type: 'put' as const, key: `${month}-${String(d).padStart(2, '0')}!${id}`, value: { messages_in: d, messages_out: 1, bytes_in: 10 * d, bytes_out: 2, throttled: 0, rejected: 0 } });
   }
   await store.json<UsageCounters>('usage').batch(ops);
+  // As a store of format 2 left them: day rows without totals rows; the next start migrates it.
+  await store.json<number>('meta').put('format_version', 2);
   await store.stop();
 }
 
@@ -230,4 +232,66 @@ t.test('a start with a clock behind the last run\'s goes on from the later day\'
   t.match(await rowOnDisk(again, `2026-10-09!${DEVICE}`), { messages_in: 2, bytes_in: 9 }, 'the 9th\'s stored count went on');
   t.match(await rowOnDisk(again, `2026-10-08!${DEVICE}`), { messages_in: 1, bytes_in: 1 });
   t.match(again.meter.deviceMonth(DEVICE), { messages_in: 3, bytes_in: 10 });
+});
+
+const totalOnDisk = (h: Harness, key: string): Promise<UsageCounters | undefined> => h.store.json<UsageCounters>('usage').get(key);
+
+t.test('a fold writes the totals rows with the rows they sum: each device\'s month, each day\'s over every device', async (t) => {
+  const h = await open(t, '2026-12-01T10:00:00Z', { records: 1, ms: 60_000 });
+  const [a, b] = devicesOf(2) as [string, string];
+  h.meter.count(a, 'in', 10);
+  h.meter.count(b, 'out', 4);
+  await h.commits.commit([]);
+  h.clock.now = new Date('2026-12-02T10:00:00Z');
+  h.meter.count(a, 'in', 1);
+  await h.commits.commit([]);
+  await h.commits.commit([]);
+  t.match(await totalOnDisk(h, `~m!2026-12!${a}`), { messages_in: 2, bytes_in: 11 });
+  t.match(await totalOnDisk(h, `~m!2026-12!${b}`), { messages_out: 1, bytes_out: 4 });
+  t.match(await totalOnDisk(h, '~d!2026-12-01'), { messages_in: 1, bytes_in: 10, messages_out: 1, bytes_out: 4 });
+  t.match(await totalOnDisk(h, '~d!2026-12-02'), { messages_in: 1, bytes_in: 1, messages_out: 0 });
+  t.same((await h.meter.dailyTotals('2026-11-30', '2026-12-03')).map((d) => [d.date, d.messages_in, d.messages_out]), [['2026-12-01', 1, 1], ['2026-12-02', 1, 0]], 'one row a day, days without counts left out');
+  t.equal((await h.meter.usage('2026-12-01', '2026-12-31')).length, 3, 'and the day rows stay as they were: the totals are not among them');
+});
+
+t.test('after a crash, the journal\'s replay writes the totals that the replayed rows change, summed whole', async (t) => {
+  const h = await open(t, '2026-12-03T09:00:00Z', { records: 1, ms: 60_000 });
+  h.meter.count(DEVICE, 'in', 5);
+  await h.commits.commit([]);
+  await h.commits.commit([]);
+  t.match(await totalOnDisk(h, `~m!2026-12!${DEVICE}`), { messages_in: 1 }, 'the 3rd is folded');
+  h.clock.now = new Date('2026-12-04T09:00:00Z');
+  h.meter.count(DEVICE, 'in', 7);
+  h.meter.count(DEVICE, 'in', 7);
+  await h.commits.commit([]);
+  t.match(await totalOnDisk(h, `~m!2026-12!${DEVICE}`), { messages_in: 1 }, 'the 4th is only in the journal');
+  const after = await afterCrash(t, h);
+  t.match(await totalOnDisk(after, `~m!2026-12!${DEVICE}`), { messages_in: 3, bytes_in: 19 }, 'the month total holds the stored day and the replayed one');
+  t.match(await totalOnDisk(after, '~d!2026-12-04'), { messages_in: 2, bytes_in: 14 });
+  t.match(after.meter.deviceMonth(DEVICE), { messages_in: 3, bytes_in: 19 });
+  t.same(after.meter.monthUsage(), { messages: 3, bytes: 19 });
+});
+
+t.test('a start takes each device\'s month from its totals row, not from the month\'s day rows', async (t) => {
+  const h = await open(t, '2026-12-05T09:00:00Z');
+  h.meter.count(DEVICE, 'in', 5);
+  await h.meter.stop();
+  // A totals row that disagrees with the rows (never written so) shows which one the start read.
+  await h.store.json<UsageCounters>('usage').put(`~m!2026-12!${DEVICE}`, { messages_in: 40, messages_out: 0, bytes_in: 400, bytes_out: 0, throttled: 0, rejected: 0 });
+  const again = await afterCrash(t, h);
+  t.match(again.meter.deviceMonth(DEVICE), { messages_in: 40, bytes_in: 400 });
+  t.same(again.meter.monthUsage(), { messages: 40, bytes: 400 });
+});
+
+t.test('retention deletes the totals of the days and months it deletes the rows of', async (t) => {
+  const h = await open(t, '2026-11-30T12:00:00Z', { records: 1, ms: 60_000 });
+  h.meter.count(DEVICE, 'in', 1);
+  await h.commits.commit([]);
+  h.clock.now = new Date('2026-12-20T12:00:00Z');
+  h.meter.count(DEVICE, 'in', 2);
+  await h.commits.commit([]);
+  await h.commits.commit([]);
+  t.equal(await h.meter.prune(10), 1, 'November\'s row');
+  const left = await h.store.json<UsageCounters>('usage').keys().all();
+  t.same(left.sort(), [`2026-12-20!${DEVICE}`, '~d!2026-12-20', `~m!2026-12!${DEVICE}`].sort());
 });

@@ -16,7 +16,7 @@ import type {
 } from './types.js';
 import { type BatchOp, type PersistenceDb, type Sublevel, WriteQueue } from './write-queue.js';
 import type { Logger } from '../../log.js';
-import { UNCACHED } from '../../store/store.js';
+import { UNCACHED } from '../../store/scan.js';
 
 export type { PersistenceDb } from './write-queue.js';
 

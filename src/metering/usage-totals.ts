@@ -1,0 +1,66 @@
+import type { JsonSublevel } from '../store/store.js';
+import { UNCACHED, scanEntries } from '../store/scan.js';
+import { addUsage, dayTotalKey, emptyUsage, isDayRowKey, monthTotalKey, usageKey, type UsageCounters } from './usage.js';
+
+/**
+ * The totals rows of the usage sublevel (src/metering/usage.ts: a device's month, a day's over every
+ * device) computed from day rows, for the cases where no running meter kept them: a store of an
+ * older format (src/store/migrations.ts), the journal's replay after a crash (src/metering/meter.ts),
+ * a store filled by the bench.
+ */
+
+/** Adds a day row (`YYYY-MM-DD!<device>`) into the two totals it belongs to. */
+export function addToTotals(totals: Map<string, UsageCounters>, dayRowKey: string, row: UsageCounters): void {
+  const bang = dayRowKey.indexOf('!');
+  const day = dayRowKey.slice(0, bang);
+  for (const key of [monthTotalKey(day.slice(0, 7), dayRowKey.slice(bang + 1)), dayTotalKey(day)]) {
+    let total = totals.get(key);
+    if (!total) { total = emptyUsage(); totals.set(key, total); }
+    addUsage(total, row);
+  }
+}
+
+/** Every total of the stored day rows: what a store without totals rows needs written once. */
+export async function totalsOfAllRows(usage: JsonSublevel<UsageCounters>): Promise<Map<string, UsageCounters>> {
+  const totals = new Map<string, UsageCounters>();
+  await scanEntries(usage.iterator({ lt: '~', ...UNCACHED }), (key, row) => addToTotals(totals, key, row));
+  return totals;
+}
+
+/**
+ * The totals that `changed` day rows (about to be written over the stored ones) touch, computed whole:
+ * a touched device's month from all its rows of that month, read by key; a touched day from every
+ * device's rows of that day.
+ */
+export async function totalsTouchedBy(usage: JsonSublevel<UsageCounters>, changed: ReadonlyMap<string, UsageCounters>): Promise<Map<string, UsageCounters>> {
+  const deviceMonths = new Set<string>();
+  const days = new Set<string>();
+  for (const key of changed.keys()) {
+    if (!isDayRowKey(key)) continue;
+    const bang = key.indexOf('!');
+    deviceMonths.add(`${key.slice(0, 7)}!${key.slice(bang + 1)}`);
+    days.add(key.slice(0, bang));
+  }
+  const totals = new Map<string, UsageCounters>();
+  const current = (key: string, stored: UsageCounters | undefined): UsageCounters | undefined => changed.get(key) ?? stored;
+  for (const deviceMonth of deviceMonths) {
+    const month = deviceMonth.slice(0, 7);
+    const device = deviceMonth.slice(8);
+    const total = emptyUsage();
+    const keys = Array.from({ length: 31 }, (_, i) => usageKey(`${month}-${String(i + 1).padStart(2, '0')}`, device));
+    const stored = await usage.getMany(keys, UNCACHED);
+    keys.forEach((key, i) => { const row = current(key, stored[i]); if (row) addUsage(total, row); });
+    totals.set(monthTotalKey(month, device), total);
+  }
+  for (const day of days) {
+    const total = emptyUsage();
+    const seen = new Set<string>();
+    await scanEntries(usage.iterator({ gte: `${day}!`, lt: `${day}!~`, ...UNCACHED }), (key, row) => {
+      seen.add(key);
+      addUsage(total, current(key, row) as UsageCounters);
+    });
+    for (const [key, row] of changed) if (key.startsWith(`${day}!`) && !seen.has(key)) addUsage(total, row);
+    totals.set(dayTotalKey(day), total);
+  }
+  return totals;
+}
