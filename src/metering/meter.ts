@@ -307,16 +307,14 @@ export class Meter implements Service, CommitContributor {
    */
   async usage(startDate: string, endDate: string, deviceId?: string): Promise<UsageRow[]> {
     const merged = new Map<string, UsageCounters>();
+    // In-memory rows are at least as new as the stored ones.
     if (deviceId === undefined) {
       await scanEntries(this.db.iterator({ gte: `${startDate}!`, lt: `${endDate}!~`, ...UNCACHED }), (key, value) => { merged.set(key, value); });
+      for (const [key, value] of this.rows) if (key >= `${startDate}!` && key < `${endDate}!~`) merged.set(key, value);
     } else {
       const keys = daysBetween(startDate, endDate).map((day) => usageKey(day, deviceId));
       const values = await this.db.getMany(keys, UNCACHED);
-      keys.forEach((key, i) => { const value = values[i]; if (value !== undefined) merged.set(key, value); });
-    }
-    // In-memory rows are at least as new as the stored ones.
-    for (const [key, value] of this.rows) {
-      if (key >= `${startDate}!` && key < `${endDate}!~` && (deviceId === undefined || deviceOfKey(key) === deviceId)) merged.set(key, value);
+      keys.forEach((key, i) => { const value = this.rows.get(key) ?? values[i]; if (value !== undefined) merged.set(key, value); });
     }
     const out: UsageRow[] = [];
     for (const [key, value] of merged) {
@@ -334,7 +332,10 @@ export class Meter implements Service, CommitContributor {
     const byDay = new Map<string, UsageCounters>();
     await scanEntries(this.db.iterator({ gte: dayTotalKey(startDate), lte: dayTotalKey(endDate), ...UNCACHED }), (key, total) => { byDay.set(key, total); });
     // In-memory totals are at least as new as the stored ones.
-    for (const [key, total] of this.totals) if (key >= dayTotalKey(startDate) && key <= dayTotalKey(endDate)) byDay.set(key, total);
+    for (const day of daysBetween(startDate, endDate)) {
+      const total = this.totals.get(dayTotalKey(day));
+      if (total) byDay.set(dayTotalKey(day), total);
+    }
     return [...byDay.entries()]
       .filter(([, total]) => Object.values(total).some((n) => n !== 0))
       .sort(([a], [b]) => a.localeCompare(b))
@@ -367,9 +368,6 @@ export class Meter implements Service, CommitContributor {
     return rows;
   }
 }
-
-/** The device id of a usage row's key (`day!device`). */
-function deviceOfKey(key: string): string { return key.slice(key.indexOf('!') + 1); }
 
 /** Every day from `start` to `end` inclusive (YYYY-MM-DD), by calendar arithmetic on the dates themselves. */
 function daysBetween(start: string, end: string): string[] {
