@@ -35,9 +35,9 @@ interface DaySlot { key: string; row: UsageCounters; month: UsageCounters }
  * A row of an earlier day leaves memory once it is on disk. The totals are stored as rows of their
  * own (a device's month, a day's over every device: src/metering/usage.ts), written with the rows
  * they sum, so that a start reads one row per device and not the month's, and every device's usage
- * of a range is one row per day. The day never goes back: when the clock
- * steps back over midnight, counting goes on in the latest day's rows, because an earlier day's row
- * may have left memory, and counting on from zero would overwrite its stored value.
+ * of a range is one row per day. The day never goes back: when the clock steps back over midnight,
+ * counting goes on in the latest day's rows, because an earlier day's row may have left memory, and
+ * counting on from zero would overwrite its stored value.
  */
 export class Meter implements Service, CommitContributor {
   readonly name = 'metering';

@@ -42,14 +42,13 @@ export async function totalsTouchedBy(usage: JsonSublevel<UsageCounters>, change
     days.add(key.slice(0, bang));
   }
   const totals = new Map<string, UsageCounters>();
-  const current = (key: string, stored: UsageCounters | undefined): UsageCounters | undefined => changed.get(key) ?? stored;
   for (const deviceMonth of deviceMonths) {
     const month = deviceMonth.slice(0, 7);
     const device = deviceMonth.slice(8);
     const total = emptyUsage();
     const keys = Array.from({ length: 31 }, (_, i) => usageKey(`${month}-${String(i + 1).padStart(2, '0')}`, device));
     const stored = await usage.getMany(keys, UNCACHED);
-    keys.forEach((key, i) => { const row = current(key, stored[i]); if (row) addUsage(total, row); });
+    keys.forEach((key, i) => { const row = changed.get(key) ?? stored[i]; if (row) addUsage(total, row); });
     totals.set(monthTotalKey(month, device), total);
   }
   for (const day of days) {
@@ -57,7 +56,7 @@ export async function totalsTouchedBy(usage: JsonSublevel<UsageCounters>, change
     const seen = new Set<string>();
     await scanEntries(usage.iterator({ gte: `${day}!`, lt: `${day}!~`, ...UNCACHED }), (key, row) => {
       seen.add(key);
-      addUsage(total, current(key, row) as UsageCounters);
+      addUsage(total, changed.get(key) ?? row);
     });
     for (const [key, row] of changed) if (key.startsWith(`${day}!`) && !seen.has(key)) addUsage(total, row);
     totals.set(dayTotalKey(day), total);
