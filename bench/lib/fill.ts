@@ -13,7 +13,7 @@ import { createLogger } from '../../src/log.js';
 import { hashPassword, randomString } from '../../src/auth/secrets.js';
 import type { DeviceRecord } from '../../src/devices/device.js';
 import type { UsageCounters } from '../../src/metering/usage.js';
-import { totalsOfAllRows } from '../../src/metering/usage-totals.js';
+import { writeTotalsOfAllRows } from '../../src/metering/usage-totals.js';
 
 export interface FillResult {
   /** Device ids in registration order: `iot_dev_` + 12 base-36 digits of the index. */
@@ -90,6 +90,5 @@ async function fillUsage(store: Store, ids: readonly string[], days: number): Pr
     }
   }
   // The totals rows a running gateway keeps beside them (src/metering/usage.ts).
-  const totals = [...(await totalsOfAllRows(usage))];
-  for (let i = 0; i < totals.length; i += 10_000) await usage.batch(totals.slice(i, i + 10_000).map(([key, value]) => ({ type: 'put' as const, key, value })));
+  await writeTotalsOfAllRows(usage);
 }

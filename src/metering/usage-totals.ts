@@ -20,11 +20,20 @@ export function addToTotals(totals: Map<string, UsageCounters>, dayRowKey: strin
   }
 }
 
-/** Every total of the stored day rows: what a store without totals rows needs written once. */
-export async function totalsOfAllRows(usage: JsonSublevel<UsageCounters>): Promise<Map<string, UsageCounters>> {
+/** Rows per batch when all totals are written. */
+const WRITE_CHUNK = 10_000;
+
+/**
+ * Sums every stored day row and writes all the totals: what a store without totals rows needs once.
+ * Safe to repeat: each total is written whole, not added to.
+ */
+export async function writeTotalsOfAllRows(usage: JsonSublevel<UsageCounters>, options: { sync: boolean; keyEncoding?: undefined } = { sync: false }): Promise<void> {
   const totals = new Map<string, UsageCounters>();
   await scanEntries(usage.iterator({ lt: '~', ...UNCACHED }), (key, row) => addToTotals(totals, key, row));
-  return totals;
+  const all = [...totals];
+  for (let i = 0; i < all.length; i += WRITE_CHUNK) {
+    await usage.batch(all.slice(i, i + WRITE_CHUNK).map(([key, value]) => ({ type: 'put' as const, key, value })), options);
+  }
 }
 
 /**

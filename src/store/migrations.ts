@@ -1,6 +1,6 @@
 import type { Level } from 'level';
 import type { UsageCounters } from '../metering/usage.js';
-import { totalsOfAllRows } from '../metering/usage-totals.js';
+import { writeTotalsOfAllRows } from '../metering/usage-totals.js';
 
 /**
  * Upgrades of the data format, in order. The format number is `meta/format_version`; format 1 is the
@@ -36,14 +36,7 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     to: 3,
     description: 'usage totals are stored beside the day rows: each device\'s month (`~m!`) and each day\'s over every device (`~d!`), src/metering/usage.ts',
-    // Sums every stored day row once. Safe to repeat: each total is written whole, not added to.
-    up: async (db) => {
-      const usage = db.sublevel<string, UsageCounters>(USAGE_SUBLEVEL, { valueEncoding: 'json' });
-      const totals = [...(await totalsOfAllRows(usage))];
-      for (let i = 0; i < totals.length; i += 10_000) {
-        await usage.batch(totals.slice(i, i + 10_000).map(([key, value]) => ({ type: 'put' as const, key, value })), SYNCED);
-      }
-    },
+    up: (db) => writeTotalsOfAllRows(db.sublevel<string, UsageCounters>(USAGE_SUBLEVEL, { valueEncoding: 'json' }), SYNCED),
   },
 ];
 
