@@ -295,3 +295,22 @@ t.test('retention deletes the totals of the days and months it deletes the rows 
   const left = await h.store.json<UsageCounters>('usage').keys().all();
   t.same(left.sort(), [`2026-12-20!${DEVICE}`, '~d!2026-12-20', `~m!2026-12!${DEVICE}`].sort());
 });
+
+t.test('at the turn of the month, the old month\'s totals reach disk with its last rows, also through a failed batch', async (t) => {
+  const h = await open(t, '2027-01-31T23:59:59Z', { records: 1, ms: 60_000 });
+  h.meter.count(DEVICE, 'in', 6);
+  h.failing.armed = true;
+  h.failing.before = () => {
+    h.clock.now = new Date('2027-02-01T00:00:01Z');
+    h.meter.count(DEVICE, 'in', 2);
+  };
+  await t.rejects(h.commits.commit([]), 'the batch with January\'s last count fails');
+  await h.commits.commit([]);
+  await h.commits.commit([]);
+  t.match(await totalOnDisk(h, `~m!2027-01!${DEVICE}`), { messages_in: 1, bytes_in: 6 });
+  t.match(await totalOnDisk(h, '~d!2027-01-31'), { messages_in: 1, bytes_in: 6 });
+  t.match(await totalOnDisk(h, `~m!2027-02!${DEVICE}`), { messages_in: 1, bytes_in: 2 });
+  t.equal(h.meter.rowsHeld, 1, 'January\'s row left memory once written');
+  t.match(h.meter.deviceMonth(DEVICE), { messages_in: 1, bytes_in: 2 }, 'February only');
+  t.same((await h.meter.dailyTotals('2027-01-01', '2027-02-28')).map((d) => [d.date, d.messages_in]), [['2027-01-31', 1], ['2027-02-01', 1]]);
+});
