@@ -3,7 +3,7 @@ import type { BatchOp, CommitContributor } from '../store/group-commit.js';
 import { PendingKeys } from '../store/pending-keys.js';
 import { UNCACHED, scanEntries } from '../store/scan.js';
 import type { Service } from '../lifecycle.js';
-import { DAY_TOTAL_PREFIX, addUsage, countInto, dayOf, dayOfMs, dayTotalKey, emptyUsage, monthTotalKey, usageKey, type UsageCounters, type UsageKind } from './usage.js';
+import { DAY_TOTAL_PREFIX, addUsage, countInto, dayOf, dayOfMs, dayTotalKey, emptyUsage, monthTotalKey, totalKeysOf, usageKey, type UsageCounters, type UsageKind } from './usage.js';
 import { totalsTouchedBy } from './usage-totals.js';
 import { UsageJournal, type JournalRows } from './usage-journal.js';
 
@@ -52,8 +52,6 @@ export class Meter implements Service, CommitContributor {
    * those of an earlier day or month until the rows they sum are on disk (pastTotals).
    */
   private readonly totals = new Map<string, UsageCounters>();
-  /** Each device's counters of the current month, all days (the objects of its `~m!` totals row). */
-  private readonly deviceTotals = new Map<string, UsageCounters>();
   /** Today's counters over every device (the object of its `~d!` totals row). */
   private dayTotal = emptyUsage();
   /** Totals rows of an earlier day or month: they leave memory with the last rows they sum. */
@@ -117,7 +115,6 @@ export class Meter implements Service, CommitContributor {
    */
   private async load(today: string): Promise<void> {
     const month = today.slice(0, 7);
-    this.deviceTotals.clear();
     this.totals.clear();
     Object.assign(this.monthTotal, emptyUsage());
     this.month = month;
@@ -125,7 +122,6 @@ export class Meter implements Service, CommitContributor {
     const monthPrefix = monthTotalKey(month, '');
     await scanEntries(this.db.iterator({ gte: monthPrefix, lt: `${monthPrefix}~`, ...UNCACHED }), (key, total) => {
       this.totals.set(key, total);
-      this.deviceTotals.set(key.slice(monthPrefix.length), total);
       addUsage(this.monthTotal, total);
     });
     await scanEntries(this.db.iterator({ gte: `${today}!`, lt: `${month}-~`, ...UNCACHED }), (key, row) => { this.rows.set(key, row); });
@@ -135,12 +131,9 @@ export class Meter implements Service, CommitContributor {
 
   /** The month total of a device, made on first use. */
   private totalOf(deviceId: string): UsageCounters {
-    let total = this.deviceTotals.get(deviceId);
-    if (!total) {
-      total = emptyUsage();
-      this.deviceTotals.set(deviceId, total);
-      this.totals.set(monthTotalKey(this.month, deviceId), total);
-    }
+    const key = monthTotalKey(this.month, deviceId);
+    let total = this.totals.get(key);
+    if (!total) { total = emptyUsage(); this.totals.set(key, total); }
     return total;
   }
 
@@ -198,10 +191,10 @@ export class Meter implements Service, CommitContributor {
   private turnDay(day: string): void {
     const month = day.slice(0, 7);
     if (month !== this.month) {
-      for (const deviceId of this.deviceTotals.keys()) this.pastTotals.add(monthTotalKey(this.month, deviceId));
+      const ended = monthTotalKey(this.month, '');
+      for (const key of this.totals.keys()) if (key.startsWith(ended)) this.pastTotals.add(key);
       this.month = month;
       Object.assign(this.monthTotal, emptyUsage());
-      this.deviceTotals.clear();
     }
     if (this.day !== '') this.pastTotals.add(dayTotalKey(this.day));
     this.day = day;
@@ -278,8 +271,7 @@ export class Meter implements Service, CommitContributor {
       const row = this.rows.get(key);
       if (!row) continue;
       rows.set(key, row);
-      const bang = key.indexOf('!');
-      for (const totalKey of [monthTotalKey(key.slice(0, 7), key.slice(bang + 1)), dayTotalKey(key.slice(0, bang))]) {
+      for (const totalKey of totalKeysOf(key)) {
         const total = this.totals.get(totalKey);
         if (total) rows.set(totalKey, total);
       }
@@ -345,7 +337,7 @@ export class Meter implements Service, CommitContributor {
   /** Counters of one device in the current calendar month, for GET /devices/{id}. */
   deviceMonth(deviceId: string): UsageCounters {
     this.currentDay();
-    const total = this.deviceTotals.get(deviceId);
+    const total = this.totals.get(monthTotalKey(this.month, deviceId));
     return total ? { ...total } : emptyUsage();
   }
 

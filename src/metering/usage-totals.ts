@@ -1,6 +1,6 @@
 import type { JsonSublevel } from '../store/store.js';
 import { UNCACHED, scanEntries } from '../store/scan.js';
-import { addUsage, dayTotalKey, emptyUsage, isDayRowKey, monthTotalKey, usageKey, type UsageCounters } from './usage.js';
+import { addUsage, dayTotalKey, emptyUsage, isDayRowKey, monthTotalKey, totalKeysOf, usageKey, type UsageCounters } from './usage.js';
 
 /**
  * The totals rows of the usage sublevel (src/metering/usage.ts: a device's month, a day's over every
@@ -11,9 +11,7 @@ import { addUsage, dayTotalKey, emptyUsage, isDayRowKey, monthTotalKey, usageKey
 
 /** Adds a day row (`YYYY-MM-DD!<device>`) into the two totals it belongs to. */
 export function addToTotals(totals: Map<string, UsageCounters>, dayRowKey: string, row: UsageCounters): void {
-  const bang = dayRowKey.indexOf('!');
-  const day = dayRowKey.slice(0, bang);
-  for (const key of [monthTotalKey(day.slice(0, 7), dayRowKey.slice(bang + 1)), dayTotalKey(day)]) {
+  for (const key of totalKeysOf(dayRowKey)) {
     let total = totals.get(key);
     if (!total) { total = emptyUsage(); totals.set(key, total); }
     addUsage(total, row);

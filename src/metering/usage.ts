@@ -73,6 +73,12 @@ export function monthTotalKey(month: string, deviceId: string): string { return 
 
 export function dayTotalKey(day: string): string { return `${DAY_TOTAL_PREFIX}${day}`; }
 
+/** The two totals a day row (`YYYY-MM-DD!<device>`) belongs to: its device's month, its day. */
+export function totalKeysOf(dayRowKey: string): [monthTotal: string, dayTotal: string] {
+  const bang = dayRowKey.indexOf('!');
+  return [monthTotalKey(dayRowKey.slice(0, 7), dayRowKey.slice(bang + 1)), dayTotalKey(dayRowKey.slice(0, bang))];
+}
+
 /** Whether a key of the usage sublevel is a day row (`YYYY-MM-DD!<device>`), not a total. */
 export function isDayRowKey(key: string): boolean { return !key.startsWith('~'); }
 

@@ -13,9 +13,9 @@ const CHUNK = 1_000;
 
 /**
  * Runs `onEntry` over every entry of `iterator`, read a chunk at a time (nextv), and closes it. A
- * `for await` over an iterator makes a promise and a result object per entry: over the meter's
- * start-up scan (5,000 devices at the end of a month: 150,000 rows) that garbage grew V8's young
- * generation to 32 MB, which it then kept for minutes of idling.
+ * `for await` over an iterator makes a promise and a result object per entry: over a scan of the
+ * 150,000 usage rows of 5,000 devices' month (the meter's start-up read, before the totals rows)
+ * that garbage grew V8's young generation to 32 MB, which it then kept for minutes of idling.
  */
 export async function scanEntries<Db, K, V>(iterator: AbstractIterator<Db, K, V>, onEntry: (key: K, value: V) => void): Promise<void> {
   try {
